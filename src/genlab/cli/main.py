@@ -1,0 +1,131 @@
+"""``genlab``: train, sample and inspect generative models from the shell.
+
+A user error (bad data, unknown model, misspelled option, existing output) prints one or two lines
+on standard error, without a traceback, and exits with status 1; a usage error exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from ..errors import GenlabError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # two lines: the problem, then where help is
+        self.exit(2, f"{self.prog}: error: {message}\nrun `{self.prog} -h` for help\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import commands
+
+    p = _Parser(prog="genlab", description="Classic deep generative models on a plain CPU.")
+    p.add_argument("--version", action="version", version=f"genlab {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    m = sub.add_parser("models", help="list the registered models")
+    m.add_argument("-v", "--verbose", action="store_true", help="also list each model's config options")
+    m.set_defaults(func=commands.cmd_models)
+
+    t = sub.add_parser("train", help="train a model and write a run directory")
+    t.add_argument("model", nargs="?", help="registry name (see `genlab models`); optional with --resume")
+    _add_training_args(t)
+    t.add_argument(
+        "--data",
+        default=None,
+        help="dataset name (digits, mnist, fashion-mnist, ring8, grid25, "
+        "swiss_roll) or a path (image folder, .csv, .npy); default digits",
+    )
+    t.add_argument(
+        "--data-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option for the data loader, e.g. split=test, scale=symmetric, binarize=static",
+    )
+    t.add_argument("--out", default=None, help="run directory (default: runs/<model>-<data>-<time>)")
+    t.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a model config option, e.g. --set latent_dim=8 --set hidden_dims=256,128",
+    )
+    t.add_argument("--config", default=None, help="JSON file with the model config (a saved config.json works)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
+    t.set_defaults(func=commands.cmd_train)
+
+    s = sub.add_parser("sample", help="draw samples from a trained model")
+    s.add_argument("run", help="run directory or model directory")
+    s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    s.add_argument("--out", required=True, help="output file: .png (a picture), .npy or .csv (the values)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    s.set_defaults(func=commands.cmd_sample)
+
+    d = sub.add_parser("demo", help="train a VAE on the bundled digits and show what it learned (< 1 min)")
+    d.add_argument("--out", default=None, help="run directory (default: runs/demo-<time>)")
+    d.add_argument("--epochs", type=int, default=None, help="override the demo's number of epochs")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--quiet", action="store_true", help="no progress output")
+    d.set_defaults(func=commands.cmd_demo)
+    return p
+
+
+def _add_training_args(t: argparse.ArgumentParser) -> None:
+    t.add_argument("--epochs", type=int, default=None, help="total epochs (default 10)")
+    t.add_argument("--batch-size", type=int, default=None, help="default 128")
+    t.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    t.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    t.add_argument(
+        "--binarize",
+        choices=["dynamic"],
+        default=None,
+        help="dynamic: fresh Bernoulli draws of the pixel intensities for every batch",
+    )
+    t.add_argument("--val-fraction", type=float, default=None, help="hold out this fraction for val_* metrics")
+    t.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="also checkpoint every STEPS steps (a checkpoint is always written every epoch)",
+    )
+    t.add_argument("--sample-every", type=int, default=None, metavar="EPOCHS", help="sample picture every N epochs")
+    t.add_argument(
+        "--early-stopping",
+        default=None,
+        metavar="MONITOR[:PATIENCE]",
+        help="stop when MONITOR (e.g. val_loss) stops improving",
+    )
+    t.add_argument("--time-budget", type=float, default=None, metavar="SECONDS", help="stop after SECONDS")
+    t.add_argument("--tensorboard", action="store_true", help="log to RUN/tensorboard (needs tensorboard)")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except GenlabError as exc:
+        print(f"genlab: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # disk full, permission denied...: the user can act on these too
+        print(f"genlab: error: {exc.strerror or exc} ({exc.filename or ''})".rstrip(" ()"), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("genlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""IDX files (the MNIST format): parsing, checksum verification, and the MNIST-family sources.
+
+The IDX format is a 4-byte magic number (two zero bytes, a type code, the number of dimensions), one
+big-endian uint32 per dimension, then the values in C order. Files may be stored raw or gzipped; gzip is
+recognised by its magic bytes, not by the file name.
+
+MNIST and Fashion-MNIST are the same source parametrized by an :class:`IdxSpec` (file digests, mirrors,
+class names). Their files are found with :func:`genlab.data.download.search_dirs` (``root=``,
+``$GENLAB_DATA``, the cache), looking in ``<dir>/<name>/`` before ``<dir>/``, and downloaded into the
+cache when missing.
+
+Checksums:
+
+- MNIST: SHA-256 of the *decompressed* IDX bytes (genlab's DESIGN.md), so raw and gzipped copies are both
+  verified, whatever gzip settings a mirror used.
+- Fashion-MNIST: no trustworthy digests of the decompressed files were found, so the SHA-256 of the
+  published ``.gz`` files is used (from Zalando's S3 bucket, also on GitHub; the same digests appear in
+  several independent projects next to the MD5s that torchvision and Zalando's README publish). Gzipped
+  copies are therefore verified; raw (decompressed) Fashion-MNIST files can only be checked for a valid
+  IDX structure, label range and image size, and are rejected if they are MNIST's files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import os
+import struct
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from ..errors import ChecksumError, DataError, DatasetNotFoundError
+from ._common import check_bool, finish_images
+from .dataset import Dataset, DatasetInfo
+from .download import DownloadError, cache_dir, fetch, resolve_mirrors, search_dirs
+
+_IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+
+DigestOf = Literal["content", "file"]
+
+
+def parse_idx(data: bytes | bytearray | memoryview, name: str = "IDX data") -> np.ndarray:
+    """Decode the bytes of an (uncompressed) IDX file into a read-only numpy array.
+
+    Args:
+        data: the file's bytes.
+        name: how to refer to the data in error messages (usually the path).
+
+    Raises:
+        DataError: bad magic number, a header or payload shorter than announced (truncated), or extra bytes.
+    """
+    fix = "delete it and download it again"
+    if len(data) < 4:
+        raise DataError(f"{name} is truncated: {len(data)} bytes is less than an IDX header; {fix}")
+    zero1, zero2, code, ndim = data[0], data[1], data[2], data[3]
+    if zero1 or zero2 or code not in _IDX_DTYPES or ndim == 0:
+        magic = int.from_bytes(bytes(data[:4]), "big")
+        raise DataError(f"{name} is corrupt or not an IDX file (bad magic number 0x{magic:08x}); {fix}")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{name} is truncated: the file ends inside its {header}-byte header; {fix}")
+    dims = struct.unpack(f">{ndim}I", bytes(data[4:header]))
+    dtype = _IDX_DTYPES[code]
+    count = math.prod(dims)
+    expected, payload = count * dtype.itemsize, len(data) - header
+    if payload < expected:
+        raise DataError(
+            f"{name} is truncated: its header announces shape {dims} ({expected} bytes of data) but only "
+            f"{payload} bytes follow (an interrupted download?); {fix}"
+        )
+    if payload > expected:
+        raise DataError(
+            f"{name} is corrupt: {payload - expected} unexpected bytes follow the {dims} data it announces; "
+            f"{fix}"
+        )
+    return np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(dims)
+
+
+def read_idx(
+    path: str | os.PathLike, sha256: str | None = None, digest_of: DigestOf = "content"
+) -> np.ndarray:
+    """Read a raw or gzipped IDX file, optionally verifying its SHA-256.
+
+    Args:
+        path: the file.
+        sha256: expected hex digest, or ``None`` to skip verification.
+        digest_of: ``"content"``: the digest is of the decompressed IDX bytes (works for raw and gzipped
+            files); ``"file"``: the digest is of the bytes on disk.
+
+    Raises:
+        DataError: unreadable, truncated or malformed file (bad gzip stream, bad magic, wrong size).
+        ChecksumError: the digest differs; the message names the file, both digests and what to do.
+    """
+    path = Path(path)
+    blob, content = _read_bytes(path)
+    array = parse_idx(content, name=str(path))
+    if sha256 is not None:
+        actual = hashlib.sha256(content if digest_of == "content" else blob).hexdigest()
+        if actual != sha256.lower():
+            what = "decompressed contents" if digest_of == "content" else "bytes"
+            raise ChecksumError(
+                f"{path} is not the expected file: the SHA-256 of its {what} is {actual} but {sha256} was "
+                "expected. It is corrupt, modified or another dataset's file; delete it and run again to "
+                "download a fresh copy (or replace it with the official file)"
+            )
+    return array
+
+
+def _read_bytes(path: Path) -> tuple[bytes, bytes]:
+    """``(bytes on disk, decompressed bytes)``."""
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise DataError(
+            f"cannot read {path}: {exc.strerror or exc}; check that it exists and is readable"
+        ) from exc
+    if not blob.startswith(_GZIP_MAGIC):
+        return blob, blob
+    try:
+        return blob, gzip.decompress(blob)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise DataError(
+            f"{path} is truncated or corrupt (gzip: {exc}); delete it and download it again"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class IdxSpec:
+    """One MNIST-style dataset: four IDX files, their digests, where to download them, the class names.
+
+    Attributes:
+        name: registry name and cache sub-folder, e.g. ``"mnist"``.
+        title: display name, e.g. ``"MNIST"``.
+        sha256: expected digest per file stem (``"train-images-idx3-ubyte"``, ...).
+        digest_of: ``"content"`` (decompressed bytes) or ``"file"`` (the ``.gz`` bytes).
+        mirrors: default base URLs, tried in order.
+        class_names: names of labels 0..K-1.
+        homepage: where a user can get the files by hand.
+        image_shape: ``(H, W)`` of every image.
+    """
+
+    name: str
+    title: str
+    sha256: Mapping[str, str]
+    digest_of: DigestOf
+    mirrors: tuple[str, ...]
+    class_names: tuple[str, ...]
+    homepage: str
+    image_shape: tuple[int, int] = (28, 28)
+
+    def stems(self, split: str) -> tuple[str, str]:
+        """The ``(images, labels)`` file stems of ``split`` (``"train"`` or ``"test"``)."""
+        prefix = {"train": "train", "test": "t10k"}[split]
+        return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+
+    def all_stems(self) -> tuple[str, ...]:
+        return self.stems("train") + self.stems("test")
+
+    def candidates(self, stem: str) -> tuple[str, str]:
+        """File names for ``stem``, the one whose digest can be checked first."""
+        return (stem + ".gz", stem) if self.digest_of == "file" else (stem, stem + ".gz")
+
+
+MNIST = IdxSpec(
+    name="mnist",
+    title="MNIST",
+    sha256={  # of the decompressed files (DESIGN.md)
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    digest_of="content",
+    mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+    class_names=tuple(str(i) for i in range(10)),
+    homepage="http://yann.lecun.com/exdb/mnist/",
+)
+
+FASHION_MNIST = IdxSpec(
+    name="fashion-mnist",
+    title="Fashion-MNIST",
+    # SHA-256 of the published .gz files, NOT of their contents (see the module docstring). Their MD5s,
+    # as published by Zalando and torchvision: train-images 8d4fb7e6c68d591d4c3dfef9ec88bf0d,
+    # train-labels 25c81989df183df01b3e8a0aad5dffbe, t10k-images bef4ecab320f06d8554ea6380940ec79,
+    # t10k-labels bb300cfdad3c16e7a12a480ee83cd310.
+    sha256={
+        "train-images-idx3-ubyte": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        "train-labels-idx1-ubyte": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        "t10k-images-idx3-ubyte": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        "t10k-labels-idx1-ubyte": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    },
+    digest_of="file",
+    mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+    class_names=(
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+    homepage="https://github.com/zalandoresearch/fashion-mnist",
+)
+
+IDX_SPECS: dict[str, IdxSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
+
+# Content digests that identify a file as another dataset's (to explain mix-ups, e.g. MNIST in a Fashion dir).
+_KNOWN_CONTENT = {
+    digest: f"{spec.title} {stem}" for spec in IDX_SPECS.values() if spec.digest_of == "content"
+    for stem, digest in spec.sha256.items()
+}  # fmt: skip
+
+
+def find_file(spec: IdxSpec, stem: str, dirs: list[Path]) -> Path | None:
+    """The first existing file for ``stem``: for each base dir, ``<dir>/<name>/`` then ``<dir>/``."""
+    for base in dirs:
+        for folder in (base / spec.name, base):
+            for filename in spec.candidates(stem):
+                if (folder / filename).is_file():
+                    return folder / filename
+    return None
+
+
+def load_idx(
+    spec: IdxSpec,
+    split: str,
+    root: str | os.PathLike | None = None,
+    *,
+    scale: str | None = "unit",
+    flatten: bool = False,
+    binarize: str | None = None,
+    download: bool = True,
+    mirrors: str | list[str] | None = None,
+) -> Dataset:
+    """Load one split of an MNIST-style dataset as images ``(N, 1, 28, 28)`` and int64 labels ``(N,)``.
+
+    Args:
+        spec: which dataset (:data:`MNIST`, :data:`FASHION_MNIST`).
+        split: ``"train"`` (60,000 images) or ``"test"`` (10,000).
+        root: a directory searched first (see :mod:`genlab.data.download`).
+        scale: ``"unit"`` ([0, 1], default), ``"symmetric"`` ([-1, 1]) or ``None`` (pixel values 0..255).
+        flatten: return ``(N, 784)`` instead of ``(N, 1, 28, 28)``.
+        binarize: ``"static"`` thresholds the [0, 1] intensities at 0.5.
+        download: fetch missing files from ``mirrors`` into the cache.
+        mirrors: base URLs to download from (a list or a comma-separated string); default
+            ``$GENLAB_MIRRORS`` or the public mirrors.
+
+    Raises:
+        DatasetNotFoundError: files missing and not downloadable; the message lists where they may go.
+        ChecksumError: a local or downloaded file has the wrong digest.
+        DataError: a truncated or malformed file.
+    """
+    check_bool("download", download)
+    dirs = search_dirs(root)
+    image_stem, label_stem = spec.stems(split)
+    paths = {stem: find_file(spec, stem, dirs) for stem in (image_stem, label_stem)}
+    missing = [stem for stem, path in paths.items() if path is None]
+    if missing and not download:
+        raise DatasetNotFoundError(_not_found(spec, split, dirs, missing, None))
+    if missing:
+        urls = resolve_mirrors(mirrors, spec.mirrors)
+        for stem in missing:
+            dest = cache_dir() / spec.name / (stem + ".gz")
+            try:
+                paths[stem] = fetch(stem + ".gz", urls, dest, lambda tmp, s=stem: _read_member(spec, s, tmp))
+            except DownloadError as exc:
+                error = ChecksumError if exc.bad_data else DatasetNotFoundError
+                raise error(_not_found(spec, split, dirs, missing, exc.attempts)) from None
+    images = _read_member(spec, image_stem, paths[image_stem])
+    labels = _read_member(spec, label_stem, paths[label_stem])
+    _check_pair(spec, images, labels, paths[image_stem], paths[label_stem])
+    x = torch.empty((len(images), 1, *images.shape[1:]), dtype=torch.float32)
+    x.numpy()[:, 0] = images  # one pass, no intermediate copy
+    x, value_range = finish_images(x, (0.0, 255.0), scale=scale, flatten=flatten, binarize=binarize)
+    info = DatasetInfo(
+        name=spec.name,
+        sample_shape=tuple(x.shape[1:]),
+        value_range=value_range,
+        class_names=spec.class_names,
+        source=str(paths[image_stem].parent),
+    )
+    files = [str(paths[image_stem]), str(paths[label_stem])]
+    return Dataset(x=x, y=torch.from_numpy(labels.astype(np.int64)), info=info, extras={"files": files})
+
+
+def _read_member(spec: IdxSpec, stem: str, path: Path) -> np.ndarray:
+    """Read one of ``spec``'s files, verifying it wherever its digest applies."""
+    verifiable = spec.digest_of == "content" or _is_gzip(path)
+    try:
+        array = read_idx(path, spec.sha256[stem] if verifiable else None, spec.digest_of)
+    except ChecksumError as exc:
+        other = _identify(path)
+        if other is None:
+            raise
+        raise ChecksumError(
+            f"{exc}. (It is the {other} file: keep each dataset in its own sub-folder, "
+            f"e.g. <dir>/{spec.name}/.)"
+        ) from None
+    if not verifiable:
+        other = _identify(path)
+        if other is not None and not other.startswith(spec.title + " "):
+            raise DataError(
+                f"{path} is the {other} file, not {spec.title}'s: keep each dataset in its own "
+                f"sub-folder, e.g. <dir>/{spec.name}/"
+            )
+    return array
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == _GZIP_MAGIC
+
+
+def _identify(path: Path) -> str | None:
+    try:
+        _, content = _read_bytes(path)
+    except DataError:
+        return None
+    return _KNOWN_CONTENT.get(hashlib.sha256(content).hexdigest())
+
+
+def _check_pair(
+    spec: IdxSpec, images: np.ndarray, labels: np.ndarray, image_path: Path, label_path: Path
+) -> None:
+    fix = "delete the files and download them again"
+    if images.ndim != 3 or images.shape[1:] != spec.image_shape or images.dtype != np.uint8:
+        raise DataError(
+            f"{image_path} holds {images.dtype} data of shape {images.shape}, not "
+            f"{spec.title} images (N, {spec.image_shape[0]}, {spec.image_shape[1]}); {fix}"
+        )
+    if labels.ndim != 1 or labels.dtype != np.uint8:
+        raise DataError(f"{label_path} holds {labels.dtype} data of shape {labels.shape}, not labels; {fix}")
+    if len(images) != len(labels):
+        raise DataError(
+            f"{image_path} has {len(images)} images but {label_path} has {len(labels)} labels; {fix}"
+        )
+    if labels.size and int(labels.max()) >= len(spec.class_names):
+        raise DataError(
+            f"{label_path} has label {int(labels.max())} but {spec.title} has "
+            f"{len(spec.class_names)} classes; {fix}"
+        )
+
+
+def _not_found(
+    spec: IdxSpec, split: str, dirs: list[Path], missing: list[str], attempts: list[str] | None
+) -> str:
+    looked = ", ".join(str(folder) for base in dirs for folder in (base / spec.name, base))
+    files = ", ".join(f"{stem}[.gz]" for stem in missing)
+    if attempts is None:
+        download = "Downloading is off (download=False)."
+    else:
+        download = "Download failed: " + "; ".join(attempts) + "."
+    four = ", ".join(stem + ".gz" for stem in spec.all_stems())
+    return (
+        f"{spec.title} {split} files not found: {files}. Looked in: {looked}. {download} "
+        f"To fix: put the four files {four} (gzipped or not; from {spec.homepage}) into "
+        f"{cache_dir() / spec.name}, or into any directory and point GENLAB_DATA (or root=) at it."
+    )
+
+
+__all__ = ["FASHION_MNIST", "IDX_SPECS", "MNIST", "IdxSpec", "find_file", "load_idx", "parse_idx", "read_idx"]

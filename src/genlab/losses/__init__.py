@@ -1,0 +1,6 @@
+"""Objectives as pure functions of tensors."""
+
+from .divergence import kl_normal_std_normal
+from .reconstruction import bernoulli_log_likelihood, gaussian_log_likelihood
+
+__all__ = ["bernoulli_log_likelihood", "gaussian_log_likelihood", "kl_normal_std_normal"]

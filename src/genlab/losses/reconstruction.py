@@ -1,0 +1,29 @@
+"""Reconstruction log-likelihoods, summed over every dimension but the batch one."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``sum_d [x_d log p_d + (1 - x_d) log(1 - p_d)]`` with ``p = sigmoid(logits)``; shape ``(B,)``.
+
+    Computed from logits for numerical stability; ``x`` may hold intensities in [0, 1]
+    (the continuous-Bernoulli-free "BCE on intensities" convention) or binary values.
+    """
+    ll = -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    return ll.reshape(ll.shape[0], -1).sum(1)
+
+
+def gaussian_log_likelihood(mean: torch.Tensor, x: torch.Tensor, log_std: torch.Tensor | float) -> torch.Tensor:
+    """``sum_d log N(x_d; mean_d, exp(log_std_d)^2)`` in nats; shape ``(B,)``."""
+    if not isinstance(log_std, torch.Tensor):
+        log_std = torch.tensor(float(log_std), dtype=mean.dtype)
+    z = (x - mean) * torch.exp(-log_std)
+    ll = -0.5 * z.square() - log_std - 0.5 * _LOG_2PI
+    return ll.reshape(ll.shape[0], -1).sum(1)

@@ -1,0 +1,5 @@
+"""Autoencoder family."""
+
+from .vae import VAE, VAEConfig
+
+__all__ = ["VAE", "VAEConfig"]

@@ -1,0 +1,119 @@
+"""The protocol every genlab model follows.
+
+A model is an ``nn.Module`` that owns its networks and its objective. The one :class:`~genlab.training.Trainer`
+calls :meth:`GenerativeModel.configure_optimizers` once and :meth:`GenerativeModel.training_step` for
+every batch; the step does its own backward passes and optimizer steps, so algorithms that need
+several updates per batch (n_critic, CD-k chains, gradient penalties) live in the model, and the loop
+stays the trainer's.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+from torch import nn
+
+from ..config import BaseConfig
+from ..data.dataset import DatasetInfo
+from ..errors import DataError
+
+
+class Batch(NamedTuple):
+    """A batch handed to ``training_step``: samples ``x`` ``(B, ...)`` and labels ``y`` ``(B,)`` or None."""
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+
+
+class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
+    """Base class of every registered model.
+
+    Subclasses set ``config_class`` (done by :func:`~genlab.registry.register_model`) and implement
+    ``training_step``, ``configure_optimizers`` and ``sample``.
+
+    Attributes:
+        config: the model's validated config.
+        data_info: metadata of the data the model was trained on (set by the trainer; saved in meta.json).
+        generator: the random source the model uses while training (set by the trainer so that
+            runs and resumed runs are reproducible).
+    """
+
+    config_class: ClassVar[type[BaseConfig]]
+    registry_name: str = ""
+    #: value range of ``sample`` output, checked by the contract tests; ``None`` means unbounded
+    output_range: ClassVar[tuple[float, float] | None] = None
+
+    def __init__(self, config: BaseConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.data_info: DatasetInfo | None = None
+        self.generator: torch.Generator | None = None
+
+    # --- to implement --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        """The optimizers ``training_step`` receives, in order."""
+
+    @abc.abstractmethod
+    def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
+        """Update the parameters on one batch; return the metrics to log (``"loss"`` at least)."""
+
+    @abc.abstractmethod
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw ``n`` samples shaped like the data, ``(n, *data_shape)``."""
+
+    # --- optional hooks ------------------------------------------------------------------------
+    @torch.no_grad()
+    def validation_step(self, batch: Batch) -> dict[str, Any]:
+        """Metrics on a held-out batch (averaged by the trainer, logged with a ``val_`` prefix)."""
+        return {}
+
+    def check_data(self, info: DatasetInfo) -> None:
+        """Raise :class:`DataError` if data with this metadata cannot train this model."""
+        shape = tuple(getattr(self.config, "data_shape", info.sample_shape))
+        if math.prod(shape) != math.prod(info.sample_shape):
+            raise DataError(
+                f"{self.registry_name or type(self).__name__} was built for samples of shape {shape} but the "
+                f"data {info.name!r} has samples of shape {tuple(info.sample_shape)}; build the model with "
+                f"data_shape={tuple(info.sample_shape)}"
+            )
+
+    def example_data(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` random inputs of the shape and range the model takes (used by tests and benchmarks)."""
+        return torch.rand((n, *self.data_shape), generator=self.rng(generator))
+
+    # --- shared helpers ------------------------------------------------------------------------
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return tuple(self.config.data_shape)
+
+    def rng(self, generator: torch.Generator | None = None) -> torch.Generator:
+        """The generator to draw from: the one passed, else the model's, else a fresh one seeded 0.
+
+        Never falls back to torch's global RNG, so calling a model does not change global state.
+        """
+        if generator is not None:
+            return generator
+        if self.generator is not None:
+            return self.generator
+        return torch.Generator().manual_seed(0)
+
+    @staticmethod
+    def optimize(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """``zero_grad`` -> ``backward`` -> ``step`` for one optimizer."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the model directory (config.json, model.safetensors, meta.json); see :func:`genlab.io.save_model`."""
+        from ..io import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+    def extra_repr(self) -> str:
+        return f"registry_name={self.registry_name!r}"

@@ -1,0 +1,139 @@
+"""Pictures of models learning: image grids (Pillow), loss curves and scatter plots (matplotlib, Agg).
+
+All writers are atomic. matplotlib is imported lazily so that importing genlab stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import fileutil
+
+
+def image_grid(
+    images: torch.Tensor,
+    nrow: int | None = None,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    padding: int = 2,
+    scale: int = 1,
+) -> np.ndarray:
+    """Tile ``(N, C, H, W)`` images (C = 1 or 3) into one ``uint8`` array ``(H', W')`` or ``(H', W', 3)``.
+
+    Values are mapped from ``value_range`` to 0..255 and clipped; ``scale`` enlarges each pixel.
+    """
+    x = images.detach().to("cpu", torch.float32)
+    if x.ndim == 2:  # flat samples: try a square image
+        side = math.isqrt(x.shape[1])
+        if side * side != x.shape[1]:
+            raise ValueError(f"cannot show flat samples of size {x.shape[1]} as square images")
+        x = x.reshape(-1, 1, side, side)
+    if x.ndim == 3:
+        x = x.unsqueeze(1)
+    n, c, h, w = x.shape
+    if c not in (1, 3):
+        raise ValueError(f"image grids need 1 or 3 channels, got {c}")
+    lo, hi = value_range
+    x = ((x - lo) / (hi - lo)).clamp(0, 1).mul(255).round().to(torch.uint8)
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol = math.ceil(n / nrow)
+    grid = torch.full((c, ncol * (h + padding) + padding, nrow * (w + padding) + padding), 255, dtype=torch.uint8)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[:, top : top + h, left : left + w] = x[i]
+    arr = grid.permute(1, 2, 0).numpy()
+    if scale > 1:
+        arr = arr.repeat(scale, axis=0).repeat(scale, axis=1)
+    return arr[..., 0] if c == 1 else arr
+
+
+def save_image_grid(images: torch.Tensor, path: str | Path, **kwargs: Any) -> Path:
+    """Write :func:`image_grid` of ``images`` as a PNG (atomically). Small images are enlarged."""
+    from PIL import Image
+
+    if "scale" not in kwargs:
+        h = images.shape[-1] if images.ndim >= 3 else math.isqrt(images.shape[-1])
+        kwargs["scale"] = max(1, 96 // max(h, 1) // 2)
+    arr = image_grid(images, **kwargs)
+    path = Path(path)
+    with fileutil.atomic_path(path, suffix=".png") as tmp:
+        Image.fromarray(arr).save(tmp, format="PNG")
+    return path
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_loss_curve(
+    rows: Sequence[dict[str, Any]], path: str | Path, keys: Sequence[str] | None = None, title: str = ""
+) -> Path:
+    """Plot per-epoch metrics (``rows`` of a metrics history) against the epoch, one line per key."""
+    plt = _figure()
+    keys = list(keys) if keys else [k for k in ("loss", "val_loss") if any(k in r for r in rows)]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for k in keys:
+        pts = [(r["epoch"], r[k]) for r in rows if k in r and r[k] is not None]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker="o" if len(pts) < 30 else None, label=k)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("value")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    path = Path(path)
+    with fileutil.atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def save_scatter(
+    points: torch.Tensor, path: str | Path, reference: torch.Tensor | None = None, title: str = ""
+) -> Path:
+    """Scatter 2D ``points`` (and optional ``reference`` points such as data or mode centres)."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    if reference is not None:
+        ref = reference.detach().cpu().numpy()
+        ax.scatter(ref[:, 0], ref[:, 1], s=4, c="tab:gray", alpha=0.3, label="data")
+    p = points.detach().cpu().numpy()
+    ax.scatter(p[:, 0], p[:, 1], s=4, c="tab:blue", alpha=0.6, label="samples")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    path = Path(path)
+    with fileutil.atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def save_samples(samples: torch.Tensor, path: str | Path, value_range=(0.0, 1.0), **kwargs: Any) -> Path | None:
+    """Picture samples the way their shape suggests: a grid for images, a scatter for 2D points.
+
+    Returns ``None`` (writes nothing) for shapes with no natural picture.
+    """
+    shape = tuple(samples.shape[1:])
+    if len(shape) == 3 and shape[0] in (1, 3):
+        return save_image_grid(samples, path, value_range=value_range, **kwargs)
+    if shape == (2,):
+        return save_scatter(samples, path, **kwargs)
+    if len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0] and shape[0] >= 16:
+        return save_image_grid(samples, path, value_range=value_range, **kwargs)
+    return None

@@ -1,0 +1,25 @@
+"""The training core: one loop (:class:`Trainer`), its callbacks and checkpoints."""
+
+from .callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    MetricsHistory,
+    ProgressBar,
+    SampleGrid,
+    TensorBoard,
+    TimeBudget,
+)
+from .trainer import Trainer
+
+__all__ = [
+    "Callback",
+    "Checkpoint",
+    "EarlyStopping",
+    "MetricsHistory",
+    "ProgressBar",
+    "SampleGrid",
+    "TensorBoard",
+    "TimeBudget",
+    "Trainer",
+]

@@ -1,0 +1,327 @@
+"""Callbacks: what happens around the loop without being the loop.
+
+A callback overrides any of ``on_fit_start``, ``on_step_end``, ``on_epoch_end`` and ``on_fit_end``. A
+callback with state that must survive a resume sets ``state_key`` and implements ``state_dict`` /
+``load_state_dict``; the trainer stores it in every checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .. import fileutil, plotting
+from ..errors import ConfigError, GenlabError, TrainingError
+
+if TYPE_CHECKING:
+    from ..models.base import GenerativeModel
+    from .trainer import Trainer
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    state_key: str | None = None
+
+    def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
+        pass
+
+    def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        pass
+
+    def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        pass
+
+    def on_fit_end(self, trainer: Trainer, model: GenerativeModel) -> None:
+        pass
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+class MetricsHistory(Callback):
+    """Per-epoch metrics kept in memory (``rows``) and written to ``run_dir/metrics.csv`` after every epoch.
+
+    Each row holds ``epoch``, ``step``, ``time`` (seconds of training so far) and the epoch means of every
+    metric the model returned (plus ``val_*`` metrics when there is validation data).
+    """
+
+    state_key = "history"
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+
+    def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        self.rows.append({"epoch": trainer.epoch, "step": trainer.step, "time": round(trainer.elapsed, 3), **metrics})
+        if trainer.run_dir is not None:
+            self.write_csv(trainer.run_dir / "metrics.csv")
+
+    def column(self, key: str) -> list[float]:
+        """The values of one metric over the epochs (missing entries skipped)."""
+        return [r[key] for r in self.rows if key in r]
+
+    def write_csv(self, path: Path) -> None:
+        keys: list[str] = []
+        for r in self.rows:
+            keys.extend(k for k in r if k not in keys)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        fileutil.write_text(path, buf.getvalue())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": [dict(r) for r in self.rows]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rows = [dict(r) for r in state["rows"]]
+
+
+class ProgressBar(Callback):
+    """A progress bar with the running loss and the ETA on a terminal; one line per epoch otherwise.
+
+    Args:
+        stream: where to write (standard error by default).
+        force_bar: ``True``/``False`` to force the bar on/off; ``None`` uses a bar on a terminal only.
+    """
+
+    def __init__(self, stream: Any = None, force_bar: bool | None = None, refresh_seconds: float = 0.25) -> None:
+        self.stream = stream
+        self.force_bar = force_bar
+        self.refresh = refresh_seconds
+        self._bar = None
+        self._last = 0.0
+        self._loss_ema: float | None = None
+
+    def _out(self):
+        return self.stream if self.stream is not None else sys.stderr
+
+    def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
+        use_bar = self.force_bar if self.force_bar is not None else self._out().isatty()
+        self._start_step = trainer.step
+        self._t0 = time.perf_counter()
+        if use_bar:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(
+                total=trainer.total_steps,
+                initial=trainer.step,
+                file=self._out(),
+                unit="step",
+                dynamic_ncols=True,
+                leave=True,
+                desc=model.registry_name or "train",
+            )
+
+    def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        loss = metrics["loss"]
+        self._loss_ema = loss if self._loss_ema is None else 0.95 * self._loss_ema + 0.05 * loss
+        if self._bar is not None:
+            self._bar.update(1)
+            now = time.perf_counter()
+            if now - self._last > self.refresh:
+                self._last = now
+                self._bar.set_postfix_str(
+                    f"epoch {trainer.epoch + 1}/{trainer.epochs} loss {self._loss_ema:.4g}", refresh=False
+                )
+
+    def eta(self, trainer: Trainer) -> float:
+        done = trainer.step - self._start_step
+        if done <= 0:
+            return float("nan")
+        rate = (time.perf_counter() - self._t0) / done
+        return rate * max(trainer.total_steps - trainer.step, 0)
+
+    def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        if self._bar is not None:
+            return
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+        print(
+            f"epoch {trainer.epoch}/{trainer.epochs}  step {trainer.step}  {shown}  "
+            f"[{trainer.elapsed:.1f}s, ETA {self.eta(trainer):.0f}s]",
+            file=self._out(),
+            flush=True,
+        )
+
+    def on_fit_end(self, trainer: Trainer, model: GenerativeModel) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class Checkpoint(Callback):
+    """Atomic checkpoints every ``every_steps`` steps and/or ``every_epochs`` epochs, and at the end.
+
+    Only the newest ``keep`` files are kept. No checkpoint is written after a NaN/Inf (the run raises
+    before reaching this callback), so the last one on disk is always a good one.
+    """
+
+    def __init__(
+        self, every_steps: int | None = None, every_epochs: int | None = 1, keep: int = 2, at_end: bool = True
+    ) -> None:
+        for name, v in (("every_steps", every_steps), ("every_epochs", every_epochs)):
+            if v is not None and v < 1:
+                raise ConfigError(f"Checkpoint {name} must be >= 1 or None, got {v}")
+        if keep < 1:
+            raise ConfigError(f"Checkpoint keep must be >= 1, got {keep}")
+        self.every_steps, self.every_epochs, self.keep, self.at_end = every_steps, every_epochs, keep, at_end
+        self._last_step = -1
+
+    def _save(self, trainer: Trainer) -> None:
+        if trainer.step != self._last_step:
+            trainer.save_checkpoint(keep=self.keep)
+            self._last_step = trainer.step
+
+    def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
+        self._last_step = trainer.step  # a resumed run does not rewrite the checkpoint it started from
+
+    def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        # a step that ends an epoch is saved in on_epoch_end, after the epoch's bookkeeping
+        if self.every_steps and trainer.step % self.every_steps == 0 and not trainer.at_epoch_end:
+            self._save(trainer)
+
+    def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        if (self.every_epochs and trainer.epoch % self.every_epochs == 0) or (
+            self.every_steps and trainer.step % self.every_steps == 0
+        ):
+            self._save(trainer)
+
+    def on_fit_end(self, trainer: Trainer, model: GenerativeModel) -> None:
+        if self.at_end and trainer.step > 0 and not trainer.failed:
+            self._save(trainer)
+
+
+class SampleGrid(Callback):
+    """Every ``every_epochs`` epochs, draw ``n`` samples from a fixed generator and write a picture.
+
+    The same latent draws are used every time, so the pictures show one set of samples improving.
+    Files: ``run_dir/samples/epoch-0005.png``.
+    """
+
+    def __init__(self, every_epochs: int = 1, n: int = 64, seed: int = 1234) -> None:
+        if every_epochs < 1 or n < 1:
+            raise ConfigError("SampleGrid needs every_epochs >= 1 and n >= 1")
+        self.every, self.n, self.seed = every_epochs, n, seed
+        self.paths: list[Path] = []
+
+    def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        if trainer.run_dir is None or trainer.epoch % self.every:
+            return
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            x = model.sample(self.n, generator=torch.Generator().manual_seed(self.seed))
+        model.train(was_training)
+        lo, hi = model.data_info.value_range if model.data_info else (0.0, 1.0)
+        path = plotting.save_samples(
+            x, trainer.run_dir / "samples" / f"epoch-{trainer.epoch:04d}.png", value_range=(lo, hi)
+        )
+        if path is not None:
+            self.paths.append(path)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    state_key = "early_stopping"
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, mode: str = "min", min_delta: float = 0.0):
+        if mode not in ("min", "max"):
+            raise ConfigError(f"EarlyStopping mode must be 'min' or 'max', got {mode!r}")
+        if patience < 1:
+            raise ConfigError(f"EarlyStopping patience must be >= 1, got {patience}")
+        self.monitor, self.patience, self.mode, self.min_delta = monitor, patience, mode, min_delta
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.wait = 0
+
+    def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        if self.monitor not in metrics:
+            hint = " (val_* metrics need validation data)" if self.monitor.startswith("val_") else ""
+            raise TrainingError(
+                f"early stopping monitors {self.monitor!r} but the metrics are {', '.join(metrics)}{hint}"
+            )
+        v = metrics[self.monitor]
+        better = self.best is None or (
+            v < self.best - self.min_delta if self.mode == "min" else v > self.best + self.min_delta
+        )
+        if better:
+            self.best, self.best_epoch, self.wait = v, trainer.epoch, 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                trainer.request_stop(
+                    f"early stopping: {self.monitor} has not improved for {self.patience} epochs "
+                    f"(best {self.best:.5g} at epoch {self.best_epoch})"
+                )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+
+
+class TimeBudget(Callback):
+    """Stop after ``seconds`` of training (counted over resumed segments too)."""
+
+    def __init__(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ConfigError(f"time budget must be positive, got {seconds}")
+        self.seconds = seconds
+
+    def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
+        self._t0 = time.perf_counter() - trainer._elapsed_before
+
+    def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        if time.perf_counter() - self._t0 >= self.seconds:
+            trainer.request_stop(f"time budget of {self.seconds:g}s used up")
+
+
+class TensorBoard(Callback):
+    """Log step metrics (every ``every_steps``) and epoch metrics to TensorBoard in ``run_dir/tensorboard``.
+
+    Needs the optional ``tensorboard`` package (``pip install "genlab[tensorboard]"``).
+    """
+
+    def __init__(self, log_dir: str | Path | None = None, every_steps: int = 50) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+        except ImportError as exc:
+            raise GenlabError(
+                'TensorBoard logging needs the tensorboard package: pip install "genlab[tensorboard]"'
+            ) from exc
+        self.log_dir, self.every = log_dir, every_steps
+        self._writer = None
+
+    def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        log_dir = self.log_dir or (trainer.run_dir / "tensorboard" if trainer.run_dir else None)
+        if log_dir is None:
+            raise TrainingError("TensorBoard needs a log_dir or a trainer run_dir")
+        self._writer = SummaryWriter(log_dir=str(log_dir))
+
+    def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        if trainer.step % self.every == 0:
+            for k, v in metrics.items():
+                self._writer.add_scalar(f"step/{k}", v, trainer.step)
+
+    def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        for k, v in metrics.items():
+            self._writer.add_scalar(f"epoch/{k}", v, trainer.epoch)
+        self._writer.flush()
+
+    def on_fit_end(self, trainer: Trainer, model: GenerativeModel) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

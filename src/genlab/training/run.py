@@ -1,0 +1,292 @@
+"""Training runs on disk: what ``genlab train`` and :func:`genlab.train` do.
+
+A run directory holds everything one training run produced::
+
+    RUN/
+      run.json          what was trained on what, with which settings; status and timing
+      model/            the final model (config.json, model.safetensors, meta.json)
+      checkpoints/      the newest training checkpoints (for --resume)
+      metrics.csv       per-epoch metrics
+      samples/          a sample picture every N epochs
+      samples.png       final samples; reconstructions.png for autoencoders
+      loss_curve.png    the metrics over the epochs
+
+An existing run directory is never overwritten unless asked (``overwrite=True``); ``resume=True``
+continues the run from its newest checkpoint with the settings recorded in ``run.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import fileutil, io, plotting
+from .._version import __version__
+from ..config import BaseConfig
+from ..data import load as load_data
+from ..data.dataset import Dataset
+from ..errors import ConfigError, RunExistsError, TrainingError
+from ..models.base import GenerativeModel
+from ..registry import get_model
+from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar, SampleGrid, TensorBoard, TimeBudget
+from .trainer import Trainer
+
+RUN_FILE = "run.json"
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns: the trained model, the trainer (with its history) and the run directory."""
+
+    model: GenerativeModel
+    trainer: Trainer
+    run_dir: Path | None
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class TrainSettings:
+    """The trainer settings recorded in ``run.json`` (and reused on resume)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    seed: int = 0
+    max_steps: int | None = None
+    batch_transform: str | None = None
+    val_fraction: float = 0.0
+    checkpoint_every_steps: int | None = None
+    checkpoint_every_epochs: int | None = 1
+    sample_every: int | None = 1
+    early_stopping: str | None = None  # "monitor:patience[:min|max]"
+    time_budget: float | None = None
+    tensorboard: bool = False
+
+
+def default_run_dir(model_name: str, data_name: str, base: str | Path = "runs") -> Path:
+    """``runs/<model>-<data>-<timestamp>``, made unique if it already exists."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe_data = Path(str(data_name)).name.replace(" ", "_") or "data"
+    path = Path(base) / f"{model_name}-{safe_data}-{stamp}"
+    i = 1
+    while path.exists():
+        i += 1
+        path = Path(base) / f"{model_name}-{safe_data}-{stamp}-{i}"
+    return path
+
+
+def _load_run_json(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / RUN_FILE
+    if not path.exists():
+        raise TrainingError(f"{run_dir} is not a genlab run directory (no {RUN_FILE}); nothing to resume")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise TrainingError(f"{path} is corrupt ({exc.msg}); the run cannot be resumed") from exc
+
+
+def _parse_early_stopping(spec: str) -> EarlyStopping:
+    parts = spec.split(":")
+    try:
+        monitor = parts[0]
+        patience = int(parts[1]) if len(parts) > 1 else 5
+        mode = parts[2] if len(parts) > 2 else ("max" if "acc" in monitor or "elbo" in monitor else "min")
+    except ValueError as exc:
+        raise ConfigError(f"early stopping takes MONITOR[:PATIENCE[:min|max]], got {spec!r}") from exc
+    return EarlyStopping(monitor=monitor, patience=patience, mode=mode)
+
+
+def _build_config(entry, config: BaseConfig | dict | str | Path | None, overrides, data: Dataset) -> BaseConfig:
+    cfg_cls = entry.config_cls
+    if isinstance(config, (str, Path)):
+        raw = json.loads(Path(config).read_text(encoding="utf-8")) if Path(config).exists() else None
+        if raw is None:
+            raise ConfigError(f"config file {config} does not exist")
+        if isinstance(raw, dict) and "config" in raw and "model" in raw:  # a saved model's config.json
+            raw = raw["config"]
+        config = raw
+    base: dict[str, Any] = dict(entry.preset)
+    if "data_shape" in {f[0] for f in cfg_cls.describe()}:
+        base["data_shape"] = tuple(data.info.sample_shape)
+    if isinstance(config, BaseConfig):
+        base.update(config.to_dict())
+    elif isinstance(config, dict):
+        base.update(config)
+    cfg = cfg_cls.from_dict(base)
+    if overrides:
+        cfg = cfg.with_overrides(list(overrides)) if isinstance(overrides, (list, tuple)) else cfg.replace(**overrides)
+    return cfg
+
+
+def train(
+    model: str | GenerativeModel,
+    data: str | Path | Dataset | None = None,
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    config: BaseConfig | dict | str | Path | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+    data_options: dict[str, Any] | None = None,
+    val_data: Dataset | None = None,
+    progress: bool = True,
+    callbacks: list[Callback] | None = None,
+    **settings: Any,
+) -> RunResult:
+    """Train a model end to end and (with ``out``) write a run directory.
+
+    Args:
+        model: a registry name (``"vae"``) or a built model.
+        data: a dataset name (``"digits"``, ``"mnist"``...), a path (image folder, CSV, NPY) or a Dataset;
+            ``None`` means ``"digits"`` (or, when resuming, the run's recorded data).
+        out: the run directory; ``None`` keeps everything in memory.
+        overwrite: replace an existing ``out`` (otherwise an existing directory is an error).
+        resume: continue the run in ``out`` from its newest checkpoint, with its recorded settings.
+        config: a config object, dict, or JSON file for the model (ignored for a built model).
+        overrides: ``key=value`` strings or a dict applied on top of ``config``.
+        data_options: options for :func:`genlab.data.load` (``split``, ``scale``, ``binarize``...).
+        val_data: held-out data for ``val_*`` metrics (else ``val_fraction`` of ``data`` if set).
+        progress: show a progress bar / per-epoch lines on standard error.
+        callbacks: extra callbacks.
+        **settings: fields of :class:`TrainSettings` (epochs, batch_size, seed, max_steps, batch_transform,
+            val_fraction, checkpoint_every_steps, checkpoint_every_epochs, sample_every, early_stopping,
+            time_budget, tensorboard).
+    """
+    unknown = set(settings) - set(TrainSettings.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(
+            f"unknown training setting(s) {sorted(unknown)}; valid: {', '.join(TrainSettings.__dataclass_fields__)}"
+        )
+    run_dir = Path(out) if out is not None else None
+    data_name = data.info.name if isinstance(data, Dataset) else (str(data) if data is not None else None)
+    data_spec: dict[str, Any] = {"name": data_name or "digits", "options": dict(data_options or {})}
+    recorded: dict[str, Any] | None = None
+    if resume:
+        if run_dir is None:
+            raise TrainingError("resume needs the run directory (out=...)")
+        recorded = _load_run_json(run_dir)
+        if overrides or config is not None:
+            raise ConfigError("a resumed run keeps its recorded config; do not pass --set or --config with --resume")
+        rec_model = recorded["model"]["name"]
+        if isinstance(model, str) and model != rec_model:
+            raise TrainingError(f"{run_dir} is a run of {rec_model!r}, not {model!r}")
+        model = rec_model
+        if data_name is not None and data_name != recorded["data"]["name"]:
+            raise TrainingError(
+                f"{run_dir} was trained on {recorded['data']['name']!r}; resume with that data (or leave --data out)"
+            )
+        data_spec = recorded["data"]
+        merged = dict(recorded["settings"])
+        merged.update({k: v for k, v in settings.items() if k in ("epochs", "max_steps", "time_budget")})
+        settings = merged
+    elif run_dir is not None and run_dir.exists():
+        if not overwrite:
+            raise RunExistsError(
+                f"{run_dir} already exists; choose another --out, add --resume to continue it, "
+                "or --overwrite to replace it"
+            )
+        shutil.rmtree(run_dir)
+    st = TrainSettings(**settings)
+    dataset = data if isinstance(data, Dataset) else load_data(data_spec["name"], **data_spec["options"])
+
+    if isinstance(model, GenerativeModel):
+        net = model
+    else:
+        entry = get_model(model)
+        if recorded is not None:
+            cfg = entry.config_cls.from_dict(recorded["model"]["config"])
+        else:
+            cfg = _build_config(entry, config, overrides, dataset)
+        net = entry.build(cfg, seed=st.seed)
+
+    val = val_data
+    if val is None and st.val_fraction > 0:
+        dataset, val = dataset.split(st.val_fraction, generator=torch.Generator().manual_seed(st.seed + 17))
+
+    cbs: list[Callback] = []
+    if progress:
+        cbs.append(ProgressBar())
+    if run_dir is not None:
+        cbs.append(Checkpoint(every_steps=st.checkpoint_every_steps, every_epochs=st.checkpoint_every_epochs))
+        if st.sample_every:
+            cbs.append(SampleGrid(every_epochs=st.sample_every))
+    if st.early_stopping:
+        cbs.append(_parse_early_stopping(st.early_stopping))
+    if st.time_budget:
+        cbs.append(TimeBudget(st.time_budget))
+    if st.tensorboard:
+        cbs.append(TensorBoard())
+    cbs.extend(callbacks or [])
+
+    trainer = Trainer(
+        epochs=st.epochs,
+        batch_size=st.batch_size,
+        seed=st.seed,
+        max_steps=st.max_steps,
+        run_dir=run_dir,
+        callbacks=cbs,
+        batch_transform=st.batch_transform,
+    )
+    run_info = {
+        "genlab_version": __version__,
+        "command": " ".join(sys.argv) if sys.argv and sys.argv[0].endswith("genlab") else None,
+        "model": {"name": net.registry_name, "config": net.config.to_dict()},
+        "data": data_spec,
+        "settings": st.__dict__,
+        "status": "running",
+        "started": (recorded or {}).get("started") or _dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fileutil.write_json(run_dir / RUN_FILE, run_info)
+    try:
+        trainer.fit(net, dataset, val_data=val, resume=resume)
+    except BaseException as exc:
+        if run_dir is not None:
+            run_info.update(status="failed", error=f"{type(exc).__name__}: {exc}", step=trainer.step)
+            fileutil.write_json(run_dir / RUN_FILE, run_info)
+        raise
+    result = RunResult(model=net, trainer=trainer, run_dir=run_dir)
+    if run_dir is not None:
+        result.files = write_run_outputs(net, trainer, run_dir, val if val is not None else dataset)
+        run_info.update(
+            status="stopped" if trainer.stop_reason else "completed",
+            stop_reason=trainer.stop_reason,
+            steps=trainer.step,
+            epochs_done=trainer.epoch,
+            train_seconds=round(trainer.elapsed, 2),
+            finished=_dt.datetime.now().isoformat(timespec="seconds"),
+            final_metrics=trainer.history.rows[-1] if trainer.history.rows else None,
+        )
+        fileutil.write_json(run_dir / RUN_FILE, run_info)
+    return result
+
+
+def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, show: Dataset) -> dict[str, Path]:
+    """Save the final model and the pictures of a run: samples, reconstructions, loss curve."""
+    files: dict[str, Path] = {"model": io.save_model(model, run_dir / io.MODEL_SUBDIR, overwrite=True)}
+    lo_hi = model.data_info.value_range if model.data_info else (0.0, 1.0)
+    with torch.no_grad():
+        samples = model.sample(64, generator=torch.Generator().manual_seed(trainer.seed))
+    p = plotting.save_samples(samples, run_dir / "samples.png", value_range=lo_hi)
+    if p is not None:
+        files["samples"] = p
+    x = show.x[:32]
+    if hasattr(model, "reconstruct") and x.ndim == 4:
+        with torch.no_grad():
+            rec = model.reconstruct(x).reshape(x.shape)
+        rows = [t for i in range(0, len(x), 16) for t in (x[i : i + 16], rec[i : i + 16])]  # originals above recons
+        files["reconstructions"] = plotting.save_image_grid(
+            torch.cat(rows), run_dir / "reconstructions.png", nrow=16, value_range=lo_hi
+        )
+    if trainer.history.rows:
+        files["loss_curve"] = plotting.save_loss_curve(
+            trainer.history.rows, run_dir / "loss_curve.png", title=f"{model.registry_name} on {show.info.name}"
+        )
+    return files

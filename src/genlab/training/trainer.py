@@ -1,0 +1,351 @@
+"""The one training loop.
+
+Every genlab model trains through :class:`Trainer`: it draws batches from memory, calls the model's
+``training_step`` (which does its own backward passes and optimizer steps), guards against NaN/Inf,
+keeps the metrics history, runs callbacks (progress bar, checkpoints, sample grids, early stopping,
+TensorBoard, a time budget) and can resume a run exactly: a checkpoint holds the model, the optimizers,
+the step, the batch order and every random state, so a resumed run ends bit-for-bit where an
+uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data.batching import BatchSampler
+from ..data.dataset import Dataset, as_dataset
+from ..data.transforms import dynamic_binarize
+from ..errors import ConfigError, ModelFileError, NonFiniteLossError, TrainingError
+from ..models.base import Batch, GenerativeModel
+from . import checkpoint as ckpt
+from .callbacks import Callback, MetricsHistory
+
+BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+_BATCH_TRANSFORMS: dict[str, BatchTransform] = {"dynamic_binarize": dynamic_binarize}
+
+
+class Trainer:
+    """Trains any :class:`~genlab.models.base.GenerativeModel`.
+
+    Args:
+        epochs: passes over the data (the total, also when resuming).
+        batch_size: samples per step.
+        seed: seeds the batch order and the model's noise; the same seed gives the same run.
+        max_steps: stop after this many steps in total (overrides ``epochs`` if reached first).
+        run_dir: where checkpoints, ``metrics.csv`` and pictures go; ``None`` keeps everything in memory.
+        callbacks: extra :class:`~genlab.training.callbacks.Callback` objects (checkpointing, progress,
+            sample grids, early stopping, time budget, TensorBoard...).
+        batch_transform: applied to each batch with the trainer's data generator, e.g.
+            ``"dynamic_binarize"`` (fresh Bernoulli draws of the intensities every time a sample is seen).
+        shuffle: reshuffle every epoch.
+        drop_last: skip a final incomplete batch.
+    """
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 10,
+        batch_size: int = 128,
+        seed: int = 0,
+        max_steps: int | None = None,
+        run_dir: str | Path | None = None,
+        callbacks: Sequence[Callback] = (),
+        batch_transform: str | BatchTransform | None = None,
+        shuffle: bool = True,
+        drop_last: bool = False,
+    ) -> None:
+        if epochs < 0:
+            raise ConfigError(f"epochs must be >= 0, got {epochs}")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if max_steps is not None and max_steps < 0:
+            raise ConfigError(f"max_steps must be >= 0, got {max_steps}")
+        if isinstance(batch_transform, str):
+            if batch_transform not in _BATCH_TRANSFORMS:
+                raise ConfigError(
+                    f"unknown batch_transform {batch_transform!r}; choose one of {', '.join(_BATCH_TRANSFORMS)}"
+                )
+            batch_transform = _BATCH_TRANSFORMS[batch_transform]
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.seed = seed
+        self.max_steps = max_steps
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.batch_transform = batch_transform
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.history = MetricsHistory()
+        self.callbacks: list[Callback] = [self.history, *callbacks]
+        # state of the current fit
+        self.step = 0
+        self.epoch = 0
+        self.should_stop = False
+        self.stop_reason = ""
+        self.steps_per_epoch = 0
+        self.elapsed = 0.0  # seconds of training, summed over resumed segments
+        self.model: GenerativeModel | None = None
+        self.optimizers: list[torch.optim.Optimizer] = []
+        self._sampler: BatchSampler | None = None
+        self._epoch_sums: dict[str, float] = {}
+        self._epoch_count = 0
+        self._segment_start = 0.0
+        self._elapsed_before = 0.0
+        self.last_checkpoint: Path | None = None
+        self.failed = False
+
+    # ------------------------------------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        """Steps the run will take if nothing stops it early."""
+        total = self.epochs * self.steps_per_epoch
+        return min(total, self.max_steps) if self.max_steps is not None else total
+
+    @property
+    def at_epoch_end(self) -> bool:
+        """True when the last step finished an epoch whose bookkeeping has not run yet."""
+        return self._sampler is not None and self._sampler.position >= len(self._sampler)
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the loop to stop after the current step (used by early stopping, the time budget...)."""
+        self.should_stop = True
+        self.stop_reason = reason
+
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        return self.run_dir / "checkpoints" if self.run_dir is not None else None
+
+    # ------------------------------------------------------------------------------------------------
+    def fit(
+        self,
+        model: GenerativeModel,
+        data: Dataset | Any,
+        val_data: Dataset | Any | None = None,
+        resume: bool | str | Path = False,
+    ) -> GenerativeModel:
+        """Train ``model`` on ``data`` (a :class:`~genlab.data.Dataset`, tensor or array).
+
+        Args:
+            model: the model; trained in place and returned.
+            data: training samples (and labels, for a Dataset).
+            val_data: optional held-out data; its mean metrics are logged each epoch as ``val_*``.
+            resume: ``True`` to continue from the latest checkpoint in ``run_dir/checkpoints``, or the
+                path of a checkpoint file.
+
+        Raises:
+            NonFiniteLossError: a metric became NaN/Inf (the last good checkpoint is kept).
+            DataError: the data does not fit the model.
+        """
+        data = as_dataset(data)
+        val = as_dataset(val_data) if val_data is not None else None
+        model.check_data(data.info)
+        model.data_info = data.info
+        self.model = model
+        with torch.random.fork_rng(devices=[]):  # the global RNG (dropout...) is ours for the run
+            torch.manual_seed(self.seed)
+            model.generator = torch.Generator().manual_seed(self.seed)
+            data_gen = torch.Generator().manual_seed(self.seed + 1_000_003)
+            self._sampler = BatchSampler(
+                len(data), self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last, generator=data_gen
+            )
+            self.steps_per_epoch = len(self._sampler)
+            self.optimizers = list(model.configure_optimizers())
+            self.step, self.epoch, self._elapsed_before = 0, 0, 0.0
+            self._reset_epoch()
+            if resume:
+                self._resume(resume)
+            self.should_stop, self.stop_reason = False, ""
+            self._segment_start = time.perf_counter()
+            for cb in self.callbacks:
+                cb.on_fit_start(self, model)
+            self.failed = False
+            try:
+                self._loop(model, data, val)
+            except BaseException:
+                self.failed = True
+                raise
+            finally:
+                self._update_elapsed()
+                model.eval()
+                for cb in self.callbacks:
+                    cb.on_fit_end(self, model)
+                model.generator = None
+        return model
+
+    def _reset_epoch(self) -> None:
+        self._epoch_sums = {}
+        self._epoch_count = 0
+
+    def _update_elapsed(self) -> None:
+        self.elapsed = self._elapsed_before + (time.perf_counter() - self._segment_start)
+
+    def _done(self) -> bool:
+        if self.should_stop:
+            return True
+        if self.max_steps is not None and self.step >= self.max_steps:
+            self.stop_reason = self.stop_reason or f"reached max_steps={self.max_steps}"
+            return True
+        return self.epoch >= self.epochs
+
+    def _loop(self, model: GenerativeModel, data: Dataset, val: Dataset | None) -> None:
+        x_all, y_all = data.x, data.y
+        sampler = self._sampler
+        transform = self.batch_transform
+        callbacks = self.callbacks
+        while not self._done():
+            model.train()
+            for idx in sampler:
+                x = x_all[idx]
+                if transform is not None:
+                    x = transform(x, sampler.generator)
+                out = model.training_step(
+                    Batch(x, y_all[idx] if y_all is not None else None), self.optimizers, self.step
+                )
+                self.step += 1
+                metrics = self._record(out)
+                for cb in callbacks:
+                    cb.on_step_end(self, model, metrics)
+                if self.should_stop or (self.max_steps is not None and self.step >= self.max_steps):
+                    break
+            if sampler.position >= len(sampler):  # the epoch is complete
+                self.epoch += 1
+                self._end_epoch(model, val)
+            if self.max_steps is not None and self.step >= self.max_steps:
+                self.stop_reason = self.stop_reason or f"reached max_steps={self.max_steps}"
+                break
+
+    def _record(self, out: dict[str, Any]) -> dict[str, float]:
+        """Turn the step's outputs into floats, stop on NaN/Inf, add them to the epoch's sums."""
+        if "loss" not in out:
+            raise TrainingError(f"{type(self.model).__name__}.training_step must return a dict with a 'loss' entry")
+        metrics = {k: (v.item() if isinstance(v, torch.Tensor) else float(v)) for k, v in out.items()}
+        for k, v in metrics.items():
+            if not math.isfinite(v):
+                kept = (
+                    f"the last good checkpoint is {self.last_checkpoint}"
+                    if self.last_checkpoint
+                    else ("no checkpoint had been written yet")
+                )
+                raise NonFiniteLossError(
+                    f"{k} became {v} at step {self.step} (epoch {self.epoch + 1}); training stopped and {kept}. "
+                    "Lower the learning rate, check the data for extreme values, or resume from the checkpoint"
+                )
+            self._epoch_sums[k] = self._epoch_sums.get(k, 0.0) + v
+        self._epoch_count += 1
+        return metrics
+
+    def _end_epoch(self, model: GenerativeModel, val: Dataset | None) -> None:
+        n = max(self._epoch_count, 1)
+        metrics = {k: v / n for k, v in self._epoch_sums.items()}
+        self._reset_epoch()
+        if val is not None:
+            metrics.update({f"val_{k}": v for k, v in self.evaluate(model, val).items()})
+            model.train()
+        self._update_elapsed()
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, model, metrics)
+
+    @torch.no_grad()
+    def evaluate(self, model: GenerativeModel, data: Dataset) -> dict[str, float]:
+        """Mean of ``validation_step`` over ``data`` (noise from a generator fixed by seed and epoch)."""
+        was_training = model.training
+        model.eval()
+        saved = model.generator
+        model.generator = torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
+        sums: dict[str, float] = {}
+        count = 0
+        try:
+            for start in range(0, len(data), self.batch_size):
+                x = data.x[start : start + self.batch_size]
+                y = data.y[start : start + self.batch_size] if data.y is not None else None
+                out = model.validation_step(Batch(x, y))
+                for k, v in out.items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * len(x)
+                count += len(x)
+        finally:
+            model.generator = saved
+            model.train(was_training)
+        return {k: v / count for k, v in sums.items()}
+
+    # ------------------------------------------------------------------------------------------------
+    def save_checkpoint(self, keep: int | None = None) -> Path:
+        """Write a checkpoint of the whole training state to ``run_dir/checkpoints`` (atomically).
+
+        Args:
+            keep: keep only the newest ``keep`` checkpoint files.
+        """
+        if self.checkpoint_dir is None:
+            raise TrainingError("checkpoints need a run_dir; pass Trainer(run_dir=...)")
+        self._update_elapsed()
+        model = self.model
+        state = {
+            "format_version": ckpt.FORMAT_VERSION,
+            "model_name": model.registry_name,
+            "model_config": model.config.to_dict(),
+            "model": model.state_dict(),
+            "optimizers": [o.state_dict() for o in self.optimizers],
+            "step": self.step,
+            "epoch": self.epoch,
+            "elapsed": self.elapsed,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "n_samples": self._sampler.n,
+            "sampler": self._sampler.state_dict(),
+            "model_rng": model.generator.get_state(),
+            "global_rng": torch.get_rng_state(),
+            "epoch_sums": dict(self._epoch_sums),
+            "epoch_count": self._epoch_count,
+            "callbacks": {cb.state_key: cb.state_dict() for cb in self.callbacks if cb.state_key},
+        }
+        self.last_checkpoint = ckpt.write(self.checkpoint_dir, self.step, state, keep=keep)
+        return self.last_checkpoint
+
+    def _resume(self, resume: bool | str | Path) -> None:
+        if resume is True:
+            if self.checkpoint_dir is None:
+                raise TrainingError("resume=True needs a run_dir holding checkpoints")
+            path = ckpt.latest(self.checkpoint_dir)
+            if path is None:
+                raise TrainingError(
+                    f"no checkpoint in {self.checkpoint_dir} to resume from; start the run without resume"
+                )
+        else:
+            path = Path(resume)
+        state = ckpt.read(path)
+        model = self.model
+        if state["model_name"] != model.registry_name or state["model_config"] != model.config.to_dict():
+            raise ModelFileError(
+                f"checkpoint {path} belongs to a {state['model_name']!r} model with another config; "
+                "resume with the model and config that wrote it"
+            )
+        for key, mine in (("batch_size", self.batch_size), ("n_samples", self._sampler.n)):
+            if state[key] != mine:
+                raise TrainingError(
+                    f"checkpoint {path} was written with {key}={state[key]} but this run has {key}={mine}; "
+                    "resume with the same data and batch size"
+                )
+        model.load_state_dict(state["model"])
+        if len(state["optimizers"]) != len(self.optimizers):
+            raise ModelFileError(
+                f"checkpoint {path} holds {len(state['optimizers'])} optimizer states, "
+                f"the model has {len(self.optimizers)}"
+            )
+        for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
+            opt.load_state_dict(s)
+        self._sampler.load_state_dict(state["sampler"])
+        model.generator.set_state(state["model_rng"])
+        torch.set_rng_state(state["global_rng"])
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+        self._elapsed_before = float(state["elapsed"])
+        self._epoch_sums = dict(state["epoch_sums"])
+        self._epoch_count = int(state["epoch_count"])
+        saved_cb = state["callbacks"]
+        for cb in self.callbacks:
+            if cb.state_key and cb.state_key in saved_cb:
+                cb.load_state_dict(saved_cb[cb.state_key])
+        self.last_checkpoint = path

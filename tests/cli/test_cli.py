@@ -1,0 +1,119 @@
+"""The command line, driven through real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+QUICK = ["--epochs", "2", "--batch-size", "128", "--quiet", "--set", "hidden_dims=32", "--set", "latent_dim=2"]
+
+
+def genlab(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "genlab", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def assert_user_error(r: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert 1 <= len(lines) <= 2, r.stderr
+    for f in fragments:
+        assert f in r.stderr, r.stderr
+
+
+def test_models_lists_vae():
+    r = genlab("models")
+    assert r.returncode == 0
+    assert any(line.startswith("vae ") for line in r.stdout.splitlines())
+    r = genlab("models", "-v")
+    assert "latent_dim (int, default 50)" in r.stdout
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    r = genlab("train", "vae", "--data", "digits", "--out", str(out), *QUICK)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_train_writes_a_complete_run_directory(run_dir):
+    for name in ("run.json", "metrics.csv", "loss_curve.png", "samples.png", "reconstructions.png"):
+        assert (run_dir / name).is_file(), name
+    assert sorted(p.name for p in (run_dir / "model").iterdir()) == ["config.json", "meta.json", "model.safetensors"]
+    assert list((run_dir / "checkpoints").glob("step-*.ckpt"))
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "completed" and info["model"]["config"]["latent_dim"] == 2
+    assert info["model"]["config"]["data_shape"] == [1, 8, 8]
+    assert len((run_dir / "metrics.csv").read_text().splitlines()) == 3
+
+
+def test_existing_run_is_not_overwritten(run_dir):
+    before = (run_dir / "model" / "model.safetensors").read_bytes()
+    r = genlab("train", "vae", "--out", str(run_dir), *QUICK)
+    assert_user_error(r, "already exists", "--overwrite")
+    assert (run_dir / "model" / "model.safetensors").read_bytes() == before
+
+
+def test_overwrite_replaces(tmp_path):
+    out = tmp_path / "run"
+    assert genlab("train", "vae", "--out", str(out), *QUICK).returncode == 0
+    r = genlab("train", "vae", "--out", str(out), "--overwrite", *QUICK, "--set", "latent_dim=3")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "model" / "config.json").read_text())["config"]["latent_dim"] == 3
+
+
+def test_sample_png_npy_csv(run_dir, tmp_path):
+    r = genlab("sample", str(run_dir), "-n", "16", "--out", str(tmp_path / "s.png"))
+    assert r.returncode == 0, r.stderr
+    assert Image.open(tmp_path / "s.png").size[0] > 8 * 4
+    assert genlab("sample", str(run_dir), "-n", "5", "--out", str(tmp_path / "s.npy")).returncode == 0
+    arr = np.load(tmp_path / "s.npy")
+    assert arr.shape == (5, 1, 8, 8) and arr.min() >= 0 and arr.max() <= 1
+    assert genlab("sample", str(run_dir / "model"), "-n", "3", "--out", str(tmp_path / "s.csv")).returncode == 0
+    assert np.loadtxt(tmp_path / "s.csv", delimiter=",").shape == (3, 64)
+    r = genlab("sample", str(run_dir), "-n", "3", "--out", str(tmp_path / "s.png"))
+    assert_user_error(r, "already exists")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["train", "vea"], ["unknown model 'vea'", "did you mean 'vae'"]),
+        (["train", "vae", "--set", "latnet_dim=3"], ["no option 'latnet_dim'", "did you mean 'latent_dim'"]),
+        (["train", "vae", "--set", "latent_dim=0"], ["latent_dim = 0 must be >= 1"]),
+        (["train", "vae", "--data", "nosuchdata"], ["nosuchdata"]),
+        (["train", "vae", "--data", "ring8"], ["Bernoulli likelihood needs data in [0, 1]"]),
+        (["sample", "/nonexistent/run", "--out", "x.png"], ["does not exist"]),
+        (["train", "--resume"], ["--resume needs --out"]),
+        (["train", "vae", "--epochs", "many"], ["invalid int value"]),
+    ],
+)
+def test_user_errors_are_one_or_two_lines(args, fragments, tmp_path):
+    r = genlab(*args, cwd=tmp_path)
+    assert_user_error(r, *fragments)
+
+
+def test_resume_continues_to_more_epochs(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    r = genlab("train", "--out", str(copy), "--resume", "--epochs", "3", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert len((copy / "metrics.csv").read_text().splitlines()) == 4
+    r = genlab("train", "vae", "--out", str(copy), "--resume", "--set", "latent_dim=5")
+    assert_user_error(r, "keeps its recorded config")
+
+
+def test_demo_runs_and_reports_where_things_are(tmp_path):
+    r = genlab("demo", "--epochs", "3", "--out", str(tmp_path / "demo"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "samples.png" in r.stdout and "held-out ELBO" in r.stdout
+    for name in ("samples.png", "reconstructions.png", "loss_curve.png"):
+        assert (tmp_path / "demo" / name).is_file()

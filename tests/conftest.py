@@ -1,0 +1,40 @@
+"""Shared fixtures. MNIST is looked for in $GENLAB_DATA, else ../shared/data/mnist beside the checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+_SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def mnist_dir() -> Path | None:
+    env = os.environ.get("GENLAB_DATA")
+    for cand in ([Path(env), Path(env) / "mnist"] if env else []) + [_SHARED_MNIST]:
+        if (cand / "train-labels-idx1-ubyte.gz").exists() or (cand / "train-labels-idx1-ubyte").exists():
+            return cand
+    return None
+
+
+@pytest.fixture
+def mnist_root() -> Path:
+    d = mnist_dir()
+    if d is None:
+        pytest.skip("MNIST not found: set GENLAB_DATA to a folder with the four IDX files")
+    return d
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never touch the user's cache or the network from tests."""
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("GENLAB_MIRRORS", "http://127.0.0.1:9/")
+
+
+@pytest.fixture
+def gen() -> torch.Generator:
+    return torch.Generator().manual_seed(0)
