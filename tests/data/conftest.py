@@ -165,7 +165,7 @@ def http_server():
     """A ThreadingHTTPServer on 127.0.0.1 (random port) in a thread, shut down after the test."""
     server = _FileHTTPServer(("127.0.0.1", 0), _Handler)
     server.routes, server.requests = {}, []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
     yield FileServer(url=f"http://{host}:{port}", routes=server.routes, requests=server.requests)

@@ -129,9 +129,9 @@ def test_labels_out_of_range_and_count_mismatch_are_corrupt(tmp_path: Path, tiny
     tiny_idx.raw["train-labels-idx1-ubyte"] = make_idx(np.zeros(3, dtype=np.uint8))
     tiny_idx.write(tmp_path)
     spec = replace(MNIST, name="tiny", image_shape=(4, 4), sha256=dict.fromkeys(MNIST.sha256, None))
-    with pytest.raises(DataError, match="has label 7 but MNIST has 10 classes"):
+    with pytest.raises(DataError, match="has label 7 but MNIST has 3 classes"):
         load_idx(replace(spec, class_names=("a", "b", "c")), "test", tmp_path)
-    with pytest.raises(DataError, match="has 12 images but .* has 3 labels"):
+    with pytest.raises(DataError, match=r"has 12 images but .* has 3 labels"):
         load_idx(spec, "train", tmp_path)
 
 
@@ -176,7 +176,7 @@ def test_mnist_truncated_file_is_reported(mnist_dir: Path, tmp_path: Path) -> No
     shutil.copy(mnist_dir / "t10k-labels-idx1-ubyte.gz", tmp_path)
     blob = (mnist_dir / "t10k-images-idx3-ubyte.gz").read_bytes()
     (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(blob[: len(blob) // 3])
-    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz is truncated or corrupt"):
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz is truncated or corrupt"):
         gd.load("mnist", split="test", root=tmp_path)
 
 
@@ -205,4 +205,39 @@ def test_mnist_offline_and_missing_says_where_to_put_the_files(
     assert f"Download failed: {closed_url}train-images-idx3-ubyte.gz: network error" in message
     assert f"into {isolated_env / 'mnist'}, or into any directory and point GENLAB_DATA" in message
     assert "t10k-images-idx3-ubyte.gz" in message
-    assert not any(isolated_env.rglob("*"))  # nothing half-downloaded left behind
+    assert not [p for p in isolated_env.rglob("*") if p.is_file()]  # nothing half-downloaded left behind
+
+
+def test_fashion_mnist_missing_message_and_class_names(tmp_path: Path, isolated_env: Path) -> None:
+    assert FASHION_MNIST.class_names[0] == "T-shirt/top" and FASHION_MNIST.class_names[9] == "Ankle boot"
+    with pytest.raises(DatasetNotFoundError) as info:
+        gd.load("fashion-mnist", split="test", root=tmp_path, download=False)
+    message = str(info.value)
+    assert "Fashion-MNIST test files not found: t10k-images-idx3-ubyte[.gz]" in message
+    assert f"{tmp_path / 'fashion-mnist'}, {tmp_path}," in message
+    assert "github.com/zalandoresearch/fashion-mnist" in message
+
+
+def test_fashion_mnist_gz_digest_is_of_the_file_bytes(tmp_path: Path, make_idx) -> None:
+    from dataclasses import replace
+
+    from genlab.data.idx import load_idx
+
+    rng = np.random.RandomState(1)
+    blobs = {
+        "t10k-images-idx3-ubyte": gzip.compress(make_idx(rng.randint(0, 256, (4, 28, 28)).astype(np.uint8))),
+        "t10k-labels-idx1-ubyte": gzip.compress(make_idx(np.array([0, 9, 3, 3], dtype=np.uint8))),
+    }
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    for stem, blob in blobs.items():
+        (folder / f"{stem}.gz").write_bytes(blob)
+    spec = replace(FASHION_MNIST, sha256={stem: hashlib.sha256(blob).hexdigest() for stem, blob in blobs.items()})
+    ds = load_idx(spec, "test", tmp_path)
+    assert ds.x.shape == (4, 1, 28, 28) and ds.y.tolist() == [0, 9, 3, 3]
+    assert ds.info.class_names[ds.y[1]] == "Ankle boot"
+    # The same contents recompressed differently no longer match a digest of the .gz bytes.
+    labels = folder / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(gzip.compress(gzip.decompress(labels.read_bytes()), compresslevel=1, mtime=12345))
+    with pytest.raises(ChecksumError, match="SHA-256 of its bytes"):
+        load_idx(spec, "test", tmp_path)

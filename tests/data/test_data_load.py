@@ -69,7 +69,7 @@ def test_names_ignore_case_and_dash_underscore() -> None:
 def test_unknown_name_suggests_a_close_match_and_lists_known_names() -> None:
     with pytest.raises(DataError, match=r"unknown dataset 'mnst' \(did you mean 'mnist'\?\).*digits, mnist"):
         gd.load("mnst")
-    with pytest.raises(DataError, match="path of an image folder, a .csv or a .npy"):
+    with pytest.raises(DataError, match=r"path of an image folder, a \.csv or a \.npy"):
         gd.load("no_such_thing_at_all")
 
 
@@ -77,7 +77,7 @@ def test_unknown_option_names_it_and_the_accepted_ones() -> None:
     pattern = r"unknown option 'scal' \(did you mean 'scale'\?\) for 'digits'; accepted options: scale, flatten"
     with pytest.raises(DataError, match=pattern):
         gd.load("digits", scal="unit")
-    with pytest.raises(DataError, match="unknown option 'image_size'.*accepted options: n_samples, std, seed"):
+    with pytest.raises(DataError, match=r"unknown option 'image_size'.*accepted options: n_samples, std, seed"):
         gd.load("ring8", image_size=(8, 8))
 
 
@@ -103,9 +103,9 @@ def test_paths_dispatch_on_type_and_reject_splits_and_foreign_options(tmp_path: 
     np.save(tmp_path / "t.npy", np.ones((3, 2)))
     assert gd.load(tmp_path / "t.npy").x.shape == (3, 2)
     assert gd.load(str(tmp_path / "t.npy")).x.shape == (3, 2)
-    with pytest.raises(DataError, match="no predefined train/test split.*Dataset.split"):
+    with pytest.raises(DataError, match=r"no predefined train/test split.*Dataset\.split"):
         gd.load(tmp_path / "t.npy", split="test")
-    with pytest.raises(DataError, match="unknown option 'label_column'.*accepted options: allow_missing, scale"):
+    with pytest.raises(DataError, match=r"unknown option 'label_column'.*accepted options: allow_missing, scale"):
         gd.load(tmp_path / "t.npy", label_column=0)
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(DataError, match=r"unsupported file type '.txt'.*folder of images.*\.csv / \.npy"):

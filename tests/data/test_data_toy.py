@@ -64,7 +64,8 @@ def test_swiss_roll_labels_are_segments_of_the_spiral() -> None:
     agree = (segment == ds.y).double().mean()
     assert agree > 0.999  # only float32 rounding at segment borders may disagree
     centre_t = ds.centers.double().norm(dim=1) * (t_max / 2)
-    assert torch.allclose(centre_t, 1.5 * math.pi + (torch.arange(25, dtype=torch.float64) + 0.5) * 3 * math.pi / 25, atol=1e-4)
+    middles = 1.5 * math.pi + (torch.arange(25, dtype=torch.float64) + 0.5) * 3 * math.pi / 25
+    assert torch.allclose(centre_t, middles, atol=1e-4)
     assert ds.x.abs().max() <= 2.0 + 1e-4
 
 

@@ -113,7 +113,7 @@ def test_dynamic_binarize_rejects_values_outside_unit_interval(bad: float) -> No
 
 
 def test_dynamic_binarize_rejects_a_bad_generator() -> None:
-    with pytest.raises(DataError, match="generator must be a torch.Generator"):
+    with pytest.raises(DataError, match=r"generator must be a torch\.Generator"):
         dynamic_binarize(torch.zeros(3), generator="seed")
 
 

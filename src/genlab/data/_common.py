@@ -17,7 +17,7 @@ BINARIZE_MODES = (None, "static")
 
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
     """Raise a DataError naming ``name`` and the accepted ``choices`` unless ``value`` is one of them."""
-    if value not in choices:
+    if not any(value is c or (type(value) is type(c) and value == c) for c in choices):  # 1 is not True
         raise DataError(f"{name}={value!r} is not valid; use one of {', '.join(repr(c) for c in choices)}")
 
 
@@ -74,8 +74,9 @@ def finish_images(
         value_range = (float(raw_range[0]), float(raw_range[1]))
     else:
         (lo, hi), (t_lo, t_hi) = raw_range, transforms.SCALE_TARGETS[scale]
-        factor = (t_hi - t_lo) / (hi - lo)
-        x = x.mul_(factor).add_(t_lo - lo * factor)
+        x = x.sub_(lo).div_(hi - lo)  # exactly pixel / 255 for "unit"
+        if (t_lo, t_hi) != (0.0, 1.0):
+            x = x.mul_(t_hi - t_lo).add_(t_lo)
         value_range = (t_lo, t_hi)
     if flatten:
         x = transforms.flatten(x)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,8 +113,13 @@ class Dataset:
 
 def infer_info(x: torch.Tensor, name: str = "array", class_names: Sequence[str] | None = None) -> DatasetInfo:
     """Metadata for a bare tensor: its shape and its observed value range (NaNs ignored)."""
-    finite = x[torch.isfinite(x)] if x.numel() else x
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.numel() else (0.0, 0.0)
+    if x.numel() == 0:
+        lo, hi = 0.0, 0.0
+    else:
+        lo, hi = (float(v) for v in torch.aminmax(x))  # NaN propagates: then look at the finite values only
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            finite = x[torch.isfinite(x)]
+            lo, hi = (float(v) for v in torch.aminmax(finite)) if finite.numel() else (0.0, 0.0)
     return DatasetInfo(
         name=name,
         sample_shape=tuple(x.shape[1:]),
@@ -162,6 +168,8 @@ def check_samples(
         )
     if t.shape[0] == 0 or t.numel() == 0:
         raise DataError(f"{what} is empty (shape {tuple(t.shape)}); pass at least one sample")
+    if all(math.isfinite(float(v)) for v in torch.aminmax(t)):  # fast path: NaN and Inf reach min or max
+        return t
     if torch.isinf(t).any():
         n = int(torch.isinf(t).sum())
         raise DataError(f"{what} contains {n} infinite value(s); remove or clip them before fitting")

@@ -72,9 +72,7 @@ def resolve_mirrors(mirrors: str | Sequence[str] | None, defaults: Sequence[str]
         raise DataError(f"mirrors must be a list of base URLs or a comma-separated string, got {mirrors!r}")
     urls = tuple(m.strip() if m.strip().endswith("/") else m.strip() + "/" for m in mirrors if m.strip())
     if not urls:
-        raise DataError(
-            "mirrors is empty; pass at least one base URL, or download=False to only use local files"
-        )
+        raise DataError("mirrors is empty; pass at least one base URL, or download=False to only use local files")
     return urls
 
 
@@ -145,7 +143,10 @@ def _download_one(url: str, dest: Path, verify: Callable[[Path], None], timeout:
                 received += len(chunk)
         if announced is not None and announced.isdigit() and received != int(announced):
             raise DataError(f"download truncated: received {received} of {int(announced)} bytes")
-        verify(tmp)
+        try:
+            verify(tmp)
+        except DataError as exc:  # name the download, not the temporary file (already being removed)
+            raise type(exc)(str(exc).replace(str(tmp), "the downloaded file")) from None
 
 
 def _describe(exc: BaseException) -> str:

@@ -85,15 +85,12 @@ def parse_idx(data: bytes | bytearray | memoryview, name: str = "IDX data") -> n
         )
     if payload > expected:
         raise DataError(
-            f"{name} is corrupt: {payload - expected} unexpected bytes follow the {dims} data it announces; "
-            f"{fix}"
+            f"{name} is corrupt: {payload - expected} unexpected bytes follow the {dims} data it announces; {fix}"
         )
     return np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(dims)
 
 
-def read_idx(
-    path: str | os.PathLike, sha256: str | None = None, digest_of: DigestOf = "content"
-) -> np.ndarray:
+def read_idx(path: str | os.PathLike, sha256: str | None = None, digest_of: DigestOf = "content") -> np.ndarray:
     """Read a raw or gzipped IDX file, optionally verifying its SHA-256.
 
     Args:
@@ -126,17 +123,13 @@ def _read_bytes(path: Path) -> tuple[bytes, bytes]:
     try:
         blob = path.read_bytes()
     except OSError as exc:
-        raise DataError(
-            f"cannot read {path}: {exc.strerror or exc}; check that it exists and is readable"
-        ) from exc
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}; check that it exists and is readable") from exc
     if not blob.startswith(_GZIP_MAGIC):
         return blob, blob
     try:
         return blob, gzip.decompress(blob)
     except (EOFError, OSError, zlib.error) as exc:
-        raise DataError(
-            f"{path} is truncated or corrupt (gzip: {exc}); delete it and download it again"
-        ) from exc
+        raise DataError(f"{path} is truncated or corrupt (gzip: {exc}); delete it and download it again") from exc
 
 
 @dataclass(frozen=True)
@@ -270,6 +263,8 @@ def load_idx(
         DataError: a truncated or malformed file.
     """
     check_bool("download", download)
+    if split not in ("train", "test"):
+        raise DataError(f"split must be 'train' or 'test', got {split!r}")
     dirs = search_dirs(root)
     image_stem, label_stem = spec.stems(split)
     paths = {stem: find_file(spec, stem, dirs) for stem in (image_stem, label_stem)}
@@ -284,7 +279,8 @@ def load_idx(
                 paths[stem] = fetch(stem + ".gz", urls, dest, lambda tmp, s=stem: _read_member(spec, s, tmp))
             except DownloadError as exc:
                 error = ChecksumError if exc.bad_data else DatasetNotFoundError
-                raise error(_not_found(spec, split, dirs, missing, exc.attempts)) from None
+                still_missing = [s for s in missing if paths[s] is None]
+                raise error(_not_found(spec, split, dirs, still_missing, exc.attempts)) from None
     images = _read_member(spec, image_stem, paths[image_stem])
     labels = _read_member(spec, label_stem, paths[label_stem])
     _check_pair(spec, images, labels, paths[image_stem], paths[label_stem])
@@ -312,8 +308,7 @@ def _read_member(spec: IdxSpec, stem: str, path: Path) -> np.ndarray:
         if other is None:
             raise
         raise ChecksumError(
-            f"{exc}. (It is the {other} file: keep each dataset in its own sub-folder, "
-            f"e.g. <dir>/{spec.name}/.)"
+            f"{exc}. (It is the {other} file: keep each dataset in its own sub-folder, e.g. <dir>/{spec.name}/.)"
         ) from None
     if not verifiable:
         other = _identify(path)
@@ -338,9 +333,7 @@ def _identify(path: Path) -> str | None:
     return _KNOWN_CONTENT.get(hashlib.sha256(content).hexdigest())
 
 
-def _check_pair(
-    spec: IdxSpec, images: np.ndarray, labels: np.ndarray, image_path: Path, label_path: Path
-) -> None:
+def _check_pair(spec: IdxSpec, images: np.ndarray, labels: np.ndarray, image_path: Path, label_path: Path) -> None:
     fix = "delete the files and download them again"
     if images.ndim != 3 or images.shape[1:] != spec.image_shape or images.dtype != np.uint8:
         raise DataError(
@@ -350,19 +343,14 @@ def _check_pair(
     if labels.ndim != 1 or labels.dtype != np.uint8:
         raise DataError(f"{label_path} holds {labels.dtype} data of shape {labels.shape}, not labels; {fix}")
     if len(images) != len(labels):
-        raise DataError(
-            f"{image_path} has {len(images)} images but {label_path} has {len(labels)} labels; {fix}"
-        )
+        raise DataError(f"{image_path} has {len(images)} images but {label_path} has {len(labels)} labels; {fix}")
     if labels.size and int(labels.max()) >= len(spec.class_names):
         raise DataError(
-            f"{label_path} has label {int(labels.max())} but {spec.title} has "
-            f"{len(spec.class_names)} classes; {fix}"
+            f"{label_path} has label {int(labels.max())} but {spec.title} has {len(spec.class_names)} classes; {fix}"
         )
 
 
-def _not_found(
-    spec: IdxSpec, split: str, dirs: list[Path], missing: list[str], attempts: list[str] | None
-) -> str:
+def _not_found(spec: IdxSpec, split: str, dirs: list[Path], missing: list[str], attempts: list[str] | None) -> str:
     looked = ", ".join(str(folder) for base in dirs for folder in (base / spec.name, base))
     files = ", ".join(f"{stem}[.gz]" for stem in missing)
     if attempts is None:

@@ -109,9 +109,7 @@ def load_image_folder(
         x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
     else:
         x = torch.cat([_resize(a, size) for a in arrays])
-    x, value_range = finish_images(
-        x.contiguous(), (0.0, 255.0), scale=scale, flatten=flatten, binarize=binarize
-    )
+    x, value_range = finish_images(x.contiguous(), (0.0, 255.0), scale=scale, flatten=flatten, binarize=binarize)
     info = DatasetInfo(
         name=root.resolve().name,
         sample_shape=tuple(x.shape[1:]),
@@ -172,9 +170,7 @@ def _check_same_size(files: list[Path], arrays: list[np.ndarray]) -> None:
     example = {}
     for file, array in zip(files, arrays, strict=True):
         example.setdefault(array.shape[:2], file.name)
-    listing = ", ".join(
-        f"{h}x{w} ({n} file(s), e.g. {example[(h, w)]})" for (h, w), n in sizes.most_common(4)
-    )
+    listing = ", ".join(f"{h}x{w} ({n} file(s), e.g. {example[(h, w)]})" for (h, w), n in sizes.most_common(4))
     raise DataError(
         f"the images have {len(sizes)} different sizes (H x W): {listing}; pass image_size=(H, W) to resize "
         "them all to one size"
@@ -185,9 +181,7 @@ def _resize(array: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     t = torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)
     if tuple(t.shape[2:]) == size:
         return t
-    return F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True).clamp_(
-        0.0, 255.0
-    )
+    return F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True).clamp_(0.0, 255.0)
 
 
 __all__ = ["IMAGE_EXTENSIONS", "find_images", "load_image_folder"]

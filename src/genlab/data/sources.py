@@ -91,9 +91,7 @@ SOURCES: dict[str, Source] = {
     ),
     "ring8": Source(functools.partial(load_toy, "ring8"), "8 Gaussians on a circle of radius 2 (2-D toy)"),
     "grid25": Source(functools.partial(load_toy, "grid25"), "25 Gaussians on a 5x5 grid (2-D toy)"),
-    "swiss_roll": Source(
-        functools.partial(load_toy, "swiss_roll"), "2-D swiss roll with 25 segment modes (toy)"
-    ),
+    "swiss_roll": Source(functools.partial(load_toy, "swiss_roll"), "2-D swiss roll with 25 segment modes (toy)"),
 }
 
 # Path sources: file suffix -> loader(path, **options); a directory is an image folder.
@@ -185,9 +183,7 @@ def _normalize(name: str) -> str:
 
 def _check_options(loader: Callable[..., Dataset], options: dict[str, Any], what: str) -> None:
     accepted = [
-        p.name
-        for p in inspect.signature(loader).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
+        p.name for p in inspect.signature(loader).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY
     ]
     unknown = [k for k in options if k not in accepted]
     if unknown:

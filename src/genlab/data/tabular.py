@@ -97,13 +97,9 @@ def load_npy(path: str | os.PathLike, *, allow_missing: bool = False, scale: str
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as exc:
-        raise DataError(
-            f"{path} holds Python objects or is malformed ({exc}); save a plain numeric array"
-        ) from exc
+        raise DataError(f"{path} holds Python objects or is malformed ({exc}); save a plain numeric array") from exc
     except (OSError, EOFError) as exc:
-        raise DataError(
-            f"{path} is not a readable .npy file ({exc}); it may be truncated, save it again"
-        ) from exc
+        raise DataError(f"{path} is not a readable .npy file ({exc}); it may be truncated, save it again") from exc
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
         dtype = getattr(array, "dtype", type(array).__name__)
         raise DataError(f"{path} holds non-numeric data (dtype {dtype}); save a numeric (int/float) array")
@@ -174,20 +170,15 @@ def _label_index(label_column: str | int, names: list[str], header: bool, path: 
             raise DataError(f"label_column={label_column} is out of range: {path} has {len(names)} columns")
         return label_column % len(names)
     if not header:
-        raise DataError(
-            f"label_column={label_column!r} is a name but {path} has no header row; pass the index"
-        )
+        raise DataError(f"label_column={label_column!r} is a name but {path} has no header row; pass the index")
     if label_column not in names:
         raise DataError(
-            f"{path} has no column {label_column!r}{did_you_mean(label_column, names)}; "
-            f"columns: {', '.join(names)}"
+            f"{path} has no column {label_column!r}{did_you_mean(label_column, names)}; columns: {', '.join(names)}"
         )
     return names.index(label_column)
 
 
-def _parse_labels(
-    column: np.ndarray, name: str, lines: list[int], path: Path
-) -> tuple[torch.Tensor, tuple[str, ...]]:
+def _parse_labels(column: np.ndarray, name: str, lines: list[int], path: Path) -> tuple[torch.Tensor, tuple[str, ...]]:
     values = [s.strip() for s in column.tolist()]
     missing = [i for i, s in enumerate(values) if s.lower() in MISSING_TOKENS]
     if missing:
@@ -198,9 +189,7 @@ def _parse_labels(
     codes = [_as_int(s) for s in values]
     if all(c is not None for c in codes):
         if min(codes) < 0:
-            raise DataError(
-                f"label column {name!r} of {path} has negative codes; use labels 0..K-1 or class names"
-            )
+            raise DataError(f"label column {name!r} of {path} has negative codes; use labels 0..K-1 or class names")
         return torch.tensor(codes, dtype=torch.int64), tuple(str(k) for k in range(max(codes) + 1))
     classes = sorted(set(values))
     index = {c: k for k, c in enumerate(classes)}

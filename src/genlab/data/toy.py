@@ -51,9 +51,7 @@ def swiss_roll_centers(n_modes: int = _SWISS_MODES) -> torch.Tensor:
     return torch.from_numpy(np.stack([t * np.cos(t), t * np.sin(t)], axis=1) * _SWISS_SCALE).float()
 
 
-def _gaussian_mixture(
-    centers: torch.Tensor, n: int, std: float, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _gaussian_mixture(centers: torch.Tensor, n: int, std: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     y = torch.randint(len(centers), (n,), generator=generator)
     x = centers[y] + std * torch.randn(n, 2, generator=generator)

@@ -29,9 +29,7 @@ def target_range(to: ScaleTarget) -> tuple[float, float]:
     """
     if isinstance(to, str):
         if to not in SCALE_TARGETS:
-            raise DataError(
-                f"unknown scale target {to!r}; use one of {sorted(SCALE_TARGETS)} or a (low, high) pair"
-            )
+            raise DataError(f"unknown scale target {to!r}; use one of {sorted(SCALE_TARGETS)} or a (low, high) pair")
         return SCALE_TARGETS[to]
     pair = _finite_pair(to, "scale target")
     if not pair[0] < pair[1]:
@@ -81,11 +79,9 @@ def scale(
     if lo.ndim == 0 and hi.ndim == 0:
         if float(span) == 0.0:
             raise DataError(f"from_range {from_range!r} is empty (lo == hi): the data cannot be rescaled")
-        factor = (t_hi - t_lo) / float(span)
-        return x * factor + (t_lo - float(lo) * factor)
+        return (x - float(lo)) / float(span) * (t_hi - t_lo) + t_lo
     span = torch.where(span > 0, span, torch.ones_like(span))
-    factor = (t_hi - t_lo) / span
-    return x * factor + (t_lo - lo * factor)
+    return (x - lo) / span * (t_hi - t_lo) + t_lo
 
 
 def binarize(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
@@ -148,16 +144,12 @@ def resolve_generator(generator: torch.Generator | int | None) -> torch.Generato
         return generator
     if isinstance(generator, int) and not isinstance(generator, bool):
         return torch.Generator().manual_seed(generator)
-    raise DataError(
-        f"generator must be a torch.Generator, an integer seed or None, got {type(generator).__name__}"
-    )
+    raise DataError(f"generator must be a torch.Generator, an integer seed or None, got {type(generator).__name__}")
 
 
 def _as_float(x: torch.Tensor) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
-        raise DataError(
-            f"expected a torch.Tensor, got {type(x).__name__}; convert with torch.as_tensor first"
-        )
+        raise DataError(f"expected a torch.Tensor, got {type(x).__name__}; convert with torch.as_tensor first")
     return x if x.is_floating_point() else x.to(torch.float32)
 
 
