@@ -7,7 +7,7 @@ from genlab.config import BaseConfig, param, parse_value
 from genlab.errors import ConfigError
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToyConfig(BaseConfig):
     width: int = param(4, ge=1)
     rate: float = param(0.5, gt=0, le=1)
@@ -86,3 +86,29 @@ def test_parse_value():
     assert parse_value("[1, 2]") == (1, 2)
     assert parse_value("relu") == "relu"
     assert parse_value("False") is False
+
+
+def test_configs_are_immutable_and_reject_non_finite_numbers():
+    import dataclasses
+
+    c = ToyConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.width = 3
+    assert c.replace(width=3).width == 3 and c.width == 4
+    with pytest.raises(ConfigError, match="finite"):
+        ToyConfig(rate=float("nan"))
+    with pytest.raises(ConfigError, match="finite"):
+        ToyConfig().with_overrides(["rate=Infinity"])
+
+
+@dataclass(frozen=True)
+class NamedConfig(BaseConfig):
+    label: str = "x"
+    mode: Literal["1", "2"] | None = None
+
+
+def test_string_fields_keep_values_that_look_like_numbers():
+    c = NamedConfig().with_overrides(["label=123", "mode=2"])
+    assert c.label == "123" and c.mode == "2"
+    assert NamedConfig().with_overrides(["label=true"]).label == "true"
+    assert NamedConfig(mode="1").with_overrides(["mode=none"]).mode is None

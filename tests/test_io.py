@@ -131,3 +131,18 @@ def test_not_a_directory(tmp_path):
 def test_unknown_model_name_suggests():
     with pytest.raises(UnknownModelError, match="did you mean 'vae'"):
         genlab.create("vea")
+
+
+def test_load_leaves_global_rng_alone_and_files_are_readable(saved):
+    import os
+    import stat
+
+    _, path = saved
+    state = torch.get_rng_state()
+    genlab.load(path)
+    assert torch.equal(state, torch.get_rng_state())
+    umask = os.umask(0)
+    os.umask(umask)
+    for f in path.iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~umask, f
+    assert stat.S_IMODE(path.stat().st_mode) == 0o777 & ~umask

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import types
 import typing
 from dataclasses import MISSING, dataclass, field
@@ -39,9 +40,12 @@ def param(
     return field(default=default, metadata=meta)
 
 
-@dataclass
+@dataclass(frozen=True)
 class BaseConfig:
-    """Base of every model config: validated on creation, round-trips through dicts and JSON."""
+    """Base of every model config: validated on creation, immutable, round-trips through dicts and JSON.
+
+    Subclasses are declared ``@dataclass(frozen=True)``; change a config with :meth:`replace`.
+    """
 
     def __post_init__(self) -> None:
         hints = _hints(type(self))
@@ -105,11 +109,15 @@ class BaseConfig:
         ``beta=0.5``, ``likelihood=gaussian``); comma-separated numbers become tuples.
         """
         changes = {}
+        hints = _hints(type(self))
         for item in assignments:
             if "=" not in item:
                 raise ConfigError(f"--set expects key=value, got {item!r}")
-            key, raw = item.split("=", 1)
-            changes[key.strip()] = parse_value(raw.strip())
+            key, raw = (part.strip() for part in item.split("=", 1))
+            value = parse_value(raw)
+            if key in hints and not isinstance(value, str) and _takes_string(hints[key], raw):
+                value = raw  # e.g. a string option whose value looks like a number
+            changes[key] = value
         return self.replace(**changes)
 
     @classmethod
@@ -147,6 +155,18 @@ def _hints(cls: type) -> dict[str, Any]:
     if cls not in _HINT_CACHE:
         _HINT_CACHE[cls] = typing.get_type_hints(cls)
     return _HINT_CACHE[cls]
+
+
+def _takes_string(tp: Any, raw: str) -> bool:
+    """Whether a field of type ``tp`` accepts the literal string ``raw`` (and not what it parses to)."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if raw.lower() in ("none", "null") and type(None) in get_args(tp):
+            return False
+        return any(_takes_string(a, raw) for a in get_args(tp))
+    if origin is Literal:
+        return raw in get_args(tp)
+    return tp is str
 
 
 def _type_name(tp: Any) -> str:
@@ -214,6 +234,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

@@ -17,6 +17,15 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is renamed to ``path``.
@@ -29,6 +38,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
     try:
         yield tmp_path
         _fsync_file(tmp_path)
@@ -67,18 +77,20 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
 
     If ``path`` exists and ``overwrite`` is False, ``FileExistsError`` is raised before anything is
     written. With ``overwrite`` the old directory is moved aside, the new one renamed in, and only then
-    is the old one deleted, so at no moment is there no complete directory at ``path``... except for the
-    instant between the two renames.
+    is the old one deleted: apart from the instant between the two renames, ``path`` always holds a
+    complete directory.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_UMASK)
     try:
         yield tmp
         for f in tmp.iterdir():
             if f.is_file():
+                os.chmod(f, 0o666 & ~_UMASK)  # some writers (safetensors) create files as 0600
                 _fsync_file(f)
         old = None
         if path.exists():

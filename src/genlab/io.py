@@ -140,7 +140,7 @@ def load(path: str | Path) -> GenerativeModel:
         config = entry.config_cls.from_dict(cfg.get("config", {}))
     except ConfigError as exc:
         raise ModelFileError(f"{path / CONFIG_FILE} does not fit this genlab's {name!r} model: {exc}") from exc
-    model = entry.build(config)
+    model = entry.build(config, seed=0)  # seeded: loading never touches torch's global RNG
     weights = path / WEIGHTS_FILE
     if not weights.exists():
         raise ModelFileError(f"{path} has no {WEIGHTS_FILE}; the directory is incomplete: re-save the model")

@@ -117,3 +117,59 @@ def test_demo_runs_and_reports_where_things_are(tmp_path):
     assert "samples.png" in r.stdout and "held-out ELBO" in r.stdout
     for name in ("samples.png", "reconstructions.png", "loss_curve.png"):
         assert (tmp_path / "demo" / name).is_file()
+
+
+def test_config_file_sets_the_model_and_set_overrides_it(run_dir, tmp_path):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"latent_dim": 3, "hidden_dims": [16]}))
+    out = tmp_path / "run"
+    r = genlab("train", "vae", "--config", str(cfg), "--set", "beta=0.5", "--epochs", "1", "--quiet", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    saved = json.loads((out / "model" / "config.json").read_text())["config"]
+    assert (saved["latent_dim"], saved["hidden_dims"], saved["beta"]) == (3, [16], 0.5)
+    # a saved model's config.json is accepted as it is
+    out2 = tmp_path / "run2"
+    r = genlab(
+        "train",
+        "vae",
+        "--config",
+        str(run_dir / "model" / "config.json"),
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        str(out2),
+    )
+    assert r.returncode == 0, r.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"latentdim": 3}))
+    assert_user_error(genlab("train", "vae", "--config", str(bad)), "no option 'latentdim'")
+
+
+def test_overwrite_refuses_a_directory_that_is_not_a_run(tmp_path):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("years of work")
+    r = genlab("train", "vae", "--out", str(precious), "--overwrite", *QUICK)
+    assert_user_error(r, "not a genlab run directory")
+    assert (precious / "chapter1.tex").read_text() == "years of work"
+
+
+def test_overwrite_with_a_bad_option_keeps_the_old_run(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    before = (copy / "model" / "model.safetensors").read_bytes()
+    r = genlab("train", "vae", "--out", str(copy), "--overwrite", *QUICK, "--set", "latent_dim=-1")
+    assert_user_error(r, "latent_dim")
+    assert (copy / "model" / "model.safetensors").read_bytes() == before
+
+
+def test_resume_refuses_to_change_recorded_settings(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    r = genlab("train", "--out", str(copy), "--resume", "--batch-size", "7")
+    assert_user_error(r, "keeps its recorded batch_size (128)")

@@ -94,10 +94,101 @@ def test_early_stopping_stops_when_the_monitor_stalls():
     assert tr.epoch == 3 and "early stopping" in tr.stop_reason
 
 
-def test_early_stopping_on_a_missing_metric_says_why():
+def test_early_stopping_on_a_missing_metric_says_why_before_training():
     tr = Trainer(epochs=2, batch_size=50, callbacks=[EarlyStopping(monitor="val_loss")])
-    with pytest.raises(TrainingError, match="val_\\* metrics need validation data"):
+    with pytest.raises(TrainingError, match="no validation data"):
         tr.fit(small_vae(), blobs())
+    assert tr.step == 0
+    tr = Trainer(epochs=2, batch_size=50, callbacks=[EarlyStopping(monitor="elbo")])
+    with pytest.raises(TrainingError, match="monitors 'elbo' but the metrics are loss, recon, kl"):
+        tr.fit(small_vae(), blobs())
+
+
+def test_a_second_fit_starts_clean():
+    es = EarlyStopping(monitor="loss", patience=1, min_delta=1e9)
+    tr = Trainer(epochs=5, batch_size=50, callbacks=[es])
+    tr.fit(small_vae(), blobs())
+    assert tr.epoch == 2 and len(tr.history.rows) == 2
+    tr.fit(small_vae(), blobs())
+    assert tr.epoch == 2 and len(tr.history.rows) == 2 and es.best_epoch == 1
+
+
+def test_epoch_end_checkpoint_holds_the_callbacks_state_of_that_epoch(tmp_path):
+    """Early stopping + resume from an epoch-end checkpoint stops where the uninterrupted run stops."""
+    data = blobs()
+
+    def run(max_steps=None, resume=False):
+        es = EarlyStopping(monitor="loss", patience=2, min_delta=0.5)
+        tr = Trainer(epochs=40, batch_size=50, seed=2, max_steps=max_steps, run_dir=tmp_path / "r",
+                     callbacks=[Checkpoint(every_epochs=1), es])
+        m = small_vae(seed=0, lr=3e-3)
+        tr.fit(m, data, resume=resume)
+        return tr, m
+
+    full_tr, full = run()
+    (tmp_path / "r").rename(tmp_path / "full")
+    run(max_steps=8)  # two epochs, then stop at an epoch end
+    tr, resumed = run(resume=True)
+    assert tr.step == full_tr.step and tr.stop_reason == full_tr.stop_reason
+    assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in full.state_dict().items())
+
+
+def test_non_finite_weights_are_never_checkpointed(tmp_path):
+    m = small_vae()
+    tr = Trainer(epochs=2, batch_size=50, run_dir=tmp_path, callbacks=[Checkpoint(every_epochs=1)])
+    tr.fit(m, blobs())
+    good = ckpt.latest(tmp_path / "checkpoints")
+    real_step = m.training_step
+
+    def poison_weights(batch, optimizers, step):
+        out = real_step(batch, optimizers, step)
+        if step == 11:  # the last step of epoch 3: the epoch-end checkpoint comes next
+            with torch.no_grad():
+                m.decoder[0].weight.fill_(float("inf"))
+        return out
+
+    m.training_step = poison_weights
+    with pytest.raises(NonFiniteLossError, match=r"decoder\.0\.weight.*NaN/Inf by step 12 "):
+        Trainer(epochs=4, batch_size=50, run_dir=tmp_path, callbacks=[Checkpoint(every_epochs=1)]).fit(
+            m, blobs(), resume=True
+        )
+    assert ckpt.latest(tmp_path / "checkpoints") == good
+
+
+def test_resuming_from_an_older_checkpoint_drops_the_newer_ones(tmp_path):
+    data = blobs()
+    Trainer(epochs=3, batch_size=50, run_dir=tmp_path, callbacks=[Checkpoint(every_epochs=1, keep=5)]).fit(
+        small_vae(seed=0), data
+    )
+    d = tmp_path / "checkpoints"
+    assert [ckpt.step_of(p) for p in ckpt.list_checkpoints(d)] == [4, 8, 12]
+    tr = Trainer(epochs=3, batch_size=50, max_steps=6, run_dir=tmp_path, callbacks=[Checkpoint(keep=1)])
+    tr.fit(small_vae(seed=0), data, resume=d / "step-000000004.ckpt")
+    assert [ckpt.step_of(p) for p in ckpt.list_checkpoints(d)] == [6]
+
+
+def test_time_budget_already_spent_trains_no_further(tmp_path):
+    data = blobs()
+    Trainer(epochs=2, batch_size=50, run_dir=tmp_path, callbacks=[Checkpoint()]).fit(small_vae(), data)
+    tr = Trainer(epochs=5, batch_size=50, run_dir=tmp_path, callbacks=[TimeBudget(1e-6), Checkpoint()])
+    tr.fit(small_vae(), data, resume=True)
+    assert tr.step == 8 and "already used up" in tr.stop_reason
+    assert ckpt.step_of(ckpt.latest(tmp_path / "checkpoints")) == 8
+
+
+def test_dynamic_binarization_needs_unit_range_data():
+    data = genlab.data.as_dataset(torch.rand(20, 1, 4, 4) * 2)
+    m = small_vae(likelihood="gaussian")
+    with pytest.raises(genlab.DataError, match=r"dynamic binarization.*spans"):
+        Trainer(epochs=1, batch_transform="dynamic_binarize").fit(m, data)
+
+
+def test_nan_in_a_dataset_is_a_data_error_not_a_training_failure():
+    x = torch.rand(20, 1, 4, 4)
+    x[3, 0, 1, 1] = float("nan")
+    ds = genlab.data.Dataset(x=x)
+    with pytest.raises(genlab.DataError, match="NaN"):
+        Trainer(epochs=1).fit(small_vae(), ds)
 
 
 def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):

@@ -120,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"genlab: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # disk full, permission denied...: the user can act on these too
-        print(f"genlab: error: {exc.strerror or exc} ({exc.filename or ''})".rstrip(" ()"), file=sys.stderr)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"genlab: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("genlab: interrupted", file=sys.stderr)

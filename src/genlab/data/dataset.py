@@ -88,7 +88,12 @@ class Dataset:
         if not isinstance(index, slice):
             index = torch.as_tensor(index, dtype=torch.long)
         y = self.y[index] if self.y is not None else None
-        return dataclasses.replace(self, x=self.x[index], y=y)
+        n = len(self)
+        extras = {  # per-sample extras (e.g. the original index) follow the selection
+            k: (v[index] if isinstance(v, torch.Tensor) and v.ndim >= 1 and len(v) == n else v)
+            for k, v in self.extras.items()
+        }
+        return dataclasses.replace(self, x=self.x[index], y=y, extras=extras)
 
     def split(self, fraction: float, generator: torch.Generator | None = None) -> tuple[Dataset, Dataset]:
         """Split into ``(first, second)`` with ``fraction`` of the samples in ``second`` (shuffled)."""

@@ -52,6 +52,7 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
         self.config = config
         self.data_info: DatasetInfo | None = None
         self.generator: torch.Generator | None = None
+        self._fallback_generator: torch.Generator | None = None
 
     # --- to implement --------------------------------------------------------------------------
     @abc.abstractmethod
@@ -92,15 +93,18 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
         return tuple(self.config.data_shape)
 
     def rng(self, generator: torch.Generator | None = None) -> torch.Generator:
-        """The generator to draw from: the one passed, else the model's, else a fresh one seeded 0.
+        """The generator to draw from: the one passed, else the trainer's (while training), else the model's own.
 
-        Never falls back to torch's global RNG, so calling a model does not change global state.
+        The model's own generator is seeded 0 when first used: results are repeatable from the moment a model
+        is built or loaded, repeated calls draw fresh numbers, and torch's global RNG is never touched.
         """
         if generator is not None:
             return generator
         if self.generator is not None:
             return self.generator
-        return torch.Generator().manual_seed(0)
+        if self._fallback_generator is None:  # created once, so repeated calls draw fresh numbers
+            self._fallback_generator = torch.Generator().manual_seed(0)
+        return self._fallback_generator
 
     @staticmethod
     def optimize(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:

@@ -29,6 +29,9 @@ class Callback:
 
     state_key: str | None = None
 
+    def reset(self) -> None:
+        """Forget the state of an earlier fit (called at the start of every fit, before a resume loads state)."""
+
     def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
         pass
 
@@ -59,6 +62,9 @@ class MetricsHistory(Callback):
 
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
+
+    def reset(self) -> None:
+        self.rows = []
 
     def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         self.rows.append({"epoch": trainer.epoch, "step": trainer.step, "time": round(trainer.elapsed, 3), **metrics})
@@ -178,7 +184,7 @@ class Checkpoint(Callback):
 
     def _save(self, trainer: Trainer) -> None:
         if trainer.step != self._last_step:
-            trainer.save_checkpoint(keep=self.keep)
+            trainer.request_checkpoint(keep=self.keep)  # written after every callback has run
             self._last_step = trainer.step
 
     def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
@@ -213,6 +219,9 @@ class SampleGrid(Callback):
         self.every, self.n, self.seed = every_epochs, n, seed
         self.paths: list[Path] = []
 
+    def reset(self) -> None:
+        self.paths = []
+
     def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         if trainer.run_dir is None or trainer.epoch % self.every:
             return
@@ -240,9 +249,19 @@ class EarlyStopping(Callback):
         if patience < 1:
             raise ConfigError(f"EarlyStopping patience must be >= 1, got {patience}")
         self.monitor, self.patience, self.mode, self.min_delta = monitor, patience, mode, min_delta
+        self.reset()
+
+    def reset(self) -> None:
         self.best: float | None = None
         self.best_epoch = 0
         self.wait = 0
+
+    def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
+        if self.monitor.startswith("val_") and not trainer.has_validation:
+            raise TrainingError(
+                f"early stopping monitors {self.monitor!r} but there is no validation data; pass val_data "
+                "(--val-fraction) or monitor a training metric such as 'loss'"
+            )
 
     def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         if self.monitor not in metrics:
@@ -281,6 +300,8 @@ class TimeBudget(Callback):
 
     def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
         self._t0 = time.perf_counter() - trainer._elapsed_before
+        if trainer._elapsed_before >= self.seconds:
+            trainer.request_stop(f"time budget of {self.seconds:g}s was already used up")
 
     def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         if time.perf_counter() - self._t0 >= self.seconds:

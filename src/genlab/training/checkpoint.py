@@ -28,8 +28,17 @@ def write(directory: Path, step: int, state: dict[str, Any], keep: int | None = 
         torch.save(state, tmp)
     if keep is not None:
         for old in list_checkpoints(directory)[:-keep]:
-            old.unlink(missing_ok=True)
+            if old != path:
+                old.unlink(missing_ok=True)
     return path
+
+
+def step_of(path: Path) -> int:
+    """The step a checkpoint file was written at (from its name)."""
+    m = _NAME.match(Path(path).name)
+    if not m:
+        raise ModelFileError(f"{path} is not named like a genlab checkpoint (step-<step>.ckpt)")
+    return int(m.group(1))
 
 
 def list_checkpoints(directory: Path) -> list[Path]:

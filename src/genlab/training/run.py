@@ -17,8 +17,10 @@ continues the run from its newest checkpoint with the settings recorded in ``run
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar, SampleG
 from .trainer import Trainer
 
 RUN_FILE = "run.json"
+_RESUMABLE = {"epochs", "max_steps", "time_budget"}  # settings a resumed run may change
 
 
 @dataclass
@@ -105,9 +108,12 @@ def _parse_early_stopping(spec: str) -> EarlyStopping:
 def _build_config(entry, config: BaseConfig | dict | str | Path | None, overrides, data: Dataset) -> BaseConfig:
     cfg_cls = entry.config_cls
     if isinstance(config, (str, Path)):
-        raw = json.loads(Path(config).read_text(encoding="utf-8")) if Path(config).exists() else None
-        if raw is None:
+        if not Path(config).is_file():
             raise ConfigError(f"config file {config} does not exist")
+        try:
+            raw = json.loads(Path(config).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {config} is not valid JSON ({exc}); fix it") from exc
         if isinstance(raw, dict) and "config" in raw and "model" in raw:  # a saved model's config.json
             raw = raw["config"]
         config = raw
@@ -183,15 +189,29 @@ def train(
             )
         data_spec = recorded["data"]
         merged = dict(recorded["settings"])
-        merged.update({k: v for k, v in settings.items() if k in ("epochs", "max_steps", "time_budget")})
+        for key, value in settings.items():
+            if key not in _RESUMABLE and value != merged.get(key):
+                raise ConfigError(
+                    f"a resumed run keeps its recorded {key} ({merged.get(key)!r}); only "
+                    f"{', '.join(sorted(_RESUMABLE))} may change when resuming"
+                )
+            merged[key] = value
         settings = merged
+        if recorded.get("validation") == "given" and val_data is None:
+            raise TrainingError(
+                f"{run_dir} was validated on data passed from Python; pass the same val_data to resume it"
+            )
     elif run_dir is not None and run_dir.exists():
         if not overwrite:
             raise RunExistsError(
                 f"{run_dir} already exists; choose another --out, add --resume to continue it, "
                 "or --overwrite to replace it"
             )
-        shutil.rmtree(run_dir)
+        if not (run_dir / RUN_FILE).is_file():
+            raise RunExistsError(
+                f"{run_dir} exists and is not a genlab run directory (no {RUN_FILE}); refusing to replace it. "
+                "Choose another --out"
+            )
     st = TrainSettings(**settings)
     dataset = data if isinstance(data, Dataset) else load_data(data_spec["name"], **data_spec["options"])
 
@@ -238,20 +258,32 @@ def train(
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0].endswith("genlab") else None,
         "model": {"name": net.registry_name, "config": net.config.to_dict()},
         "data": data_spec,
-        "settings": st.__dict__,
+        "validation": "given" if val_data is not None else ("fraction" if st.val_fraction > 0 else "none"),
+        "settings": dataclasses.asdict(st),
         "status": "running",
         "started": (recorded or {}).get("started") or _dt.datetime.now().isoformat(timespec="seconds"),
     }
+    # everything is checked and built: only now is an old run (--overwrite) moved aside; it is deleted
+    # once the new run has finished, and put back if the new run fails or is interrupted
+    replaced = None
+    if run_dir is not None and run_dir.exists() and not resume:
+        replaced = run_dir.with_name(f".{run_dir.name}.replaced-{os.getpid()}")
+        os.replace(run_dir, replaced)
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         fileutil.write_json(run_dir / RUN_FILE, run_info)
     try:
         trainer.fit(net, dataset, val_data=val, resume=resume)
     except BaseException as exc:
-        if run_dir is not None:
+        if replaced is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            os.replace(replaced, run_dir)
+        elif run_dir is not None:
             run_info.update(status="failed", error=f"{type(exc).__name__}: {exc}", step=trainer.step)
             fileutil.write_json(run_dir / RUN_FILE, run_info)
         raise
+    if replaced is not None:
+        shutil.rmtree(replaced, ignore_errors=True)
     result = RunResult(model=net, trainer=trainer, run_dir=run_dir)
     if run_dir is not None:
         result.files = write_run_outputs(net, trainer, run_dir, val if val is not None else dataset)

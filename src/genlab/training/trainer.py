@@ -19,15 +19,22 @@ from typing import Any
 import torch
 
 from ..data.batching import BatchSampler
-from ..data.dataset import Dataset, as_dataset
-from ..data.transforms import dynamic_binarize
-from ..errors import ConfigError, ModelFileError, NonFiniteLossError, TrainingError
+from ..data.dataset import Dataset, as_dataset, check_samples
+from ..errors import ConfigError, DataError, ModelFileError, NonFiniteLossError, TrainingError
 from ..models.base import Batch, GenerativeModel
 from . import checkpoint as ckpt
 from .callbacks import Callback, MetricsHistory
 
 BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-_BATCH_TRANSFORMS: dict[str, BatchTransform] = {"dynamic_binarize": dynamic_binarize}
+
+
+def _bernoulli(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    # the data's range is checked once per fit (see Trainer.fit), not on every batch
+    return torch.bernoulli(x, generator=generator)
+
+
+_BATCH_TRANSFORMS: dict[str, BatchTransform] = {"dynamic_binarize": _bernoulli}
+_UNIT_RANGE_TRANSFORMS = {"dynamic_binarize"}
 
 
 class Trainer:
@@ -66,6 +73,7 @@ class Trainer:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         if max_steps is not None and max_steps < 0:
             raise ConfigError(f"max_steps must be >= 0, got {max_steps}")
+        self._needs_unit_range = batch_transform in _UNIT_RANGE_TRANSFORMS
         if isinstance(batch_transform, str):
             if batch_transform not in _BATCH_TRANSFORMS:
                 raise ConfigError(
@@ -98,6 +106,9 @@ class Trainer:
         self._elapsed_before = 0.0
         self.last_checkpoint: Path | None = None
         self.failed = False
+        self.has_validation = False
+        self._checkpoint_due = False
+        self._checkpoint_keep: int | None = None
 
     # ------------------------------------------------------------------------------------------------
     @property
@@ -141,11 +152,11 @@ class Trainer:
             NonFiniteLossError: a metric became NaN/Inf (the last good checkpoint is kept).
             DataError: the data does not fit the model.
         """
-        data = as_dataset(data)
-        val = as_dataset(val_data) if val_data is not None else None
-        model.check_data(data.info)
+        data = self._checked(model, data, "training data")
+        val = self._checked(model, val_data, "validation data") if val_data is not None else None
         model.data_info = data.info
         self.model = model
+        self.has_validation = val is not None
         with torch.random.fork_rng(devices=[]):  # the global RNG (dropout...) is ours for the run
             torch.manual_seed(self.seed)
             model.generator = torch.Generator().manual_seed(self.seed)
@@ -156,15 +167,20 @@ class Trainer:
             self.steps_per_epoch = len(self._sampler)
             self.optimizers = list(model.configure_optimizers())
             self.step, self.epoch, self._elapsed_before = 0, 0, 0.0
+            self.last_checkpoint = None
             self._reset_epoch()
+            for cb in self.callbacks:  # a new fit starts clean; a resumed one then loads the saved state
+                cb.reset()
             if resume:
                 self._resume(resume)
             self.should_stop, self.stop_reason = False, ""
+            self._checkpoint_keep = None
+            self._checkpoint_due = False
             self._segment_start = time.perf_counter()
-            for cb in self.callbacks:
-                cb.on_fit_start(self, model)
             self.failed = False
             try:
+                for cb in self.callbacks:
+                    cb.on_fit_start(self, model)
                 self._loop(model, data, val)
             except BaseException:
                 self.failed = True
@@ -174,8 +190,38 @@ class Trainer:
                 model.eval()
                 for cb in self.callbacks:
                     cb.on_fit_end(self, model)
+                self._flush_checkpoint()
                 model.generator = None
         return model
+
+    def _checked(self, model: GenerativeModel, data: Any, what: str) -> Dataset:
+        """Validate ``data`` (finite values, fits the model, range of the batch transform) once per fit."""
+        ds = as_dataset(data)
+        check_samples(ds.x, what=f"{what} {ds.info.name!r}")
+        model.check_data(ds.info)
+        if self._needs_unit_range:
+            lo, hi = ds.info.value_range
+            if lo < 0.0 or hi > 1.0:
+                raise DataError(
+                    f"dynamic binarization draws Bernoulli samples with probabilities x, but the {what} spans "
+                    f"[{lo:g}, {hi:g}]; scale it to [0, 1] first (scale='unit')"
+                )
+        return ds
+
+    def request_checkpoint(self, keep: int | None = None) -> None:
+        """Ask for a checkpoint once every callback has run for the current step or epoch.
+
+        Checkpoints are taken after all callbacks so that every callback's state (early stopping, history)
+        in the file is the state a run that was never interrupted would have at that point.
+        """
+        self._checkpoint_due = True
+        self._checkpoint_keep = keep
+
+    def _flush_checkpoint(self) -> None:
+        if self._checkpoint_due:
+            self._checkpoint_due = False
+            if not self.failed:
+                self.save_checkpoint(keep=self._checkpoint_keep)
 
     def _reset_epoch(self) -> None:
         self._epoch_sums = {}
@@ -210,6 +256,8 @@ class Trainer:
                 metrics = self._record(out)
                 for cb in callbacks:
                     cb.on_step_end(self, model, metrics)
+                if self._checkpoint_due:
+                    self._flush_checkpoint()
                 if self.should_stop or (self.max_steps is not None and self.step >= self.max_steps):
                     break
             if sampler.position >= len(sampler):  # the epoch is complete
@@ -249,6 +297,7 @@ class Trainer:
         self._update_elapsed()
         for cb in self.callbacks:
             cb.on_epoch_end(self, model, metrics)
+        self._flush_checkpoint()
 
     @torch.no_grad()
     def evaluate(self, model: GenerativeModel, data: Dataset) -> dict[str, float]:
@@ -257,11 +306,14 @@ class Trainer:
         model.eval()
         saved = model.generator
         model.generator = torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
+        transform_gen = torch.Generator().manual_seed(self.seed * 7919 + 1)  # the same binarization every epoch
         sums: dict[str, float] = {}
         count = 0
         try:
             for start in range(0, len(data), self.batch_size):
                 x = data.x[start : start + self.batch_size]
+                if self.batch_transform is not None:
+                    x = self.batch_transform(x, transform_gen)
                 y = data.y[start : start + self.batch_size] if data.y is not None else None
                 out = model.validation_step(Batch(x, y))
                 for k, v in out.items():
@@ -283,6 +335,13 @@ class Trainer:
             raise TrainingError("checkpoints need a run_dir; pass Trainer(run_dir=...)")
         self._update_elapsed()
         model = self.model
+        bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+        if bad:
+            kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "none was written"
+            raise NonFiniteLossError(
+                f"the model's {bad[0]!r} became NaN/Inf by step {self.step} (epoch {self.epoch + 1}); no checkpoint "
+                f"was written and {kept}. Lower the learning rate or clip gradients, then resume"
+            )
         state = {
             "format_version": ckpt.FORMAT_VERSION,
             "model_name": model.registry_name,
@@ -317,17 +376,23 @@ class Trainer:
         else:
             path = Path(resume)
         state = ckpt.read(path)
+        if self.checkpoint_dir is not None and path.parent.resolve() == self.checkpoint_dir.resolve():
+            # resuming from an older checkpoint abandons the newer ones: remove them so that the next
+            # resume (and pruning, which goes by step) cannot pick a file from the abandoned future
+            for newer in ckpt.list_checkpoints(self.checkpoint_dir):
+                if ckpt.step_of(newer) > ckpt.step_of(path):
+                    newer.unlink(missing_ok=True)
         model = self.model
         if state["model_name"] != model.registry_name or state["model_config"] != model.config.to_dict():
             raise ModelFileError(
                 f"checkpoint {path} belongs to a {state['model_name']!r} model with another config; "
                 "resume with the model and config that wrote it"
             )
-        for key, mine in (("batch_size", self.batch_size), ("n_samples", self._sampler.n)):
+        for key, mine in (("batch_size", self.batch_size), ("n_samples", self._sampler.n), ("seed", self.seed)):
             if state[key] != mine:
                 raise TrainingError(
                     f"checkpoint {path} was written with {key}={state[key]} but this run has {key}={mine}; "
-                    "resume with the same data and batch size"
+                    "resume with the same data, batch size and seed"
                 )
         model.load_state_dict(state["model"])
         if len(state["optimizers"]) != len(self.optimizers):

@@ -18,7 +18,7 @@ from ...registry import register_model
 from ..base import Batch, GenerativeModel
 
 
-@dataclass
+@dataclass(frozen=True)
 class VAEConfig(BaseConfig):
     """Configuration of :class:`VAE`."""
 
