@@ -119,8 +119,14 @@ def test_epoch_end_checkpoint_holds_the_callbacks_state_of_that_epoch(tmp_path):
 
     def run(max_steps=None, resume=False):
         es = EarlyStopping(monitor="loss", patience=2, min_delta=0.5)
-        tr = Trainer(epochs=40, batch_size=50, seed=2, max_steps=max_steps, run_dir=tmp_path / "r",
-                     callbacks=[Checkpoint(every_epochs=1), es])
+        tr = Trainer(
+            epochs=40,
+            batch_size=50,
+            seed=2,
+            max_steps=max_steps,
+            run_dir=tmp_path / "r",
+            callbacks=[Checkpoint(every_epochs=1), es],
+        )
         m = small_vae(seed=0, lr=3e-3)
         tr.fit(m, data, resume=resume)
         return tr, m
