@@ -18,7 +18,7 @@ from ..io import load
 from ..registry import list_models
 from ..training.run import TrainSettings, default_run_dir, train
 
-# What `genlab demo` trains: a small VAE on the bundled 8x8 digits (about 20 s on 2 CPU cores).
+# What `genlab demo` trains: a small VAE on the bundled 8x8 digits (about 13 s on 2 CPU cores).
 DEMO_MODEL = "vae"
 DEMO_CONFIG = {"hidden_dims": (256, 128), "latent_dim": 8, "lr": 2e-3}
 DEMO_SETTINGS = {"epochs": 150, "batch_size": 64, "sample_every": 25}

@@ -13,7 +13,7 @@ from ...config import BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_normal_std_normal
-from ...nn import mlp
+from ...nn import adam, mlp
 from ...registry import register_model
 from ..base import Batch, GenerativeModel
 
@@ -145,7 +145,7 @@ class VAE(GenerativeModel):
 
     # --- training ---------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        return [torch.optim.Adam(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)]
+        return [adam(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)]
 
     def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
         rec, kl = self.elbo_terms(batch.x)
