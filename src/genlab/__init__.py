@@ -8,6 +8,7 @@ Quick use::
     x = model.sample(16)
 """
 
+from . import data
 from ._version import __version__
 from .config import BaseConfig
 from .errors import (
@@ -37,6 +38,7 @@ __all__ = [
     "UnknownModelError",
     "__version__",
     "create",
+    "data",
     "get_model",
     "list_models",
     "load",

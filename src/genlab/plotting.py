@@ -76,6 +76,18 @@ def _figure():
     return plt
 
 
+def _finish(plt, fig, ax, path: str | Path, title: str) -> Path:
+    """Title, layout, atomic PNG write, close."""
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    path = Path(path)
+    with fileutil.atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
 def save_loss_curve(
     rows: Sequence[dict[str, Any]], path: str | Path, keys: Sequence[str] | None = None, title: str = ""
 ) -> Path:
@@ -91,14 +103,7 @@ def save_loss_curve(
     ax.set_ylabel("value")
     ax.grid(alpha=0.3)
     ax.legend()
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    with fileutil.atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, path, title)
 
 
 def save_scatter(
@@ -114,14 +119,7 @@ def save_scatter(
     ax.scatter(p[:, 0], p[:, 1], s=4, c="tab:blue", alpha=0.6, label="samples")
     ax.set_aspect("equal")
     ax.legend(loc="upper right")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    with fileutil.atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, path, title)
 
 
 def save_samples(samples: torch.Tensor, path: str | Path, value_range=(0.0, 1.0), **kwargs: Any) -> Path | None:

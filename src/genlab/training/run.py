@@ -279,7 +279,8 @@ def train(
             shutil.rmtree(run_dir, ignore_errors=True)
             os.replace(replaced, run_dir)
         elif run_dir is not None:
-            run_info.update(status="failed", error=f"{type(exc).__name__}: {exc}", step=trainer.step)
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            run_info.update(status=status, error=f"{type(exc).__name__}: {exc}", step=trainer.step)
             fileutil.write_json(run_dir / RUN_FILE, run_info)
         raise
     if replaced is not None:
