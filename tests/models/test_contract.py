@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import genlab
-from genlab.models.base import Batch, GenerativeModel
+from genlab.models.base import GenerativeModel
 from genlab.registry import list_models
 
 ENTRIES = list_models()
@@ -29,10 +29,10 @@ def test_builds_from_default_config(model):
 
 
 def test_training_step_changes_parameters_and_reports_a_finite_loss(model, gen):
-    x = model.example_data(16, generator=gen)
+    batch = model.example_batch(16, generator=gen)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     model.generator = torch.Generator().manual_seed(1)
-    out = model.training_step(Batch(x, None), model.configure_optimizers(), 0)
+    out = model.training_step(batch, model.configure_optimizers(), 0)
     assert torch.isfinite(torch.as_tensor(out["loss"]))
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
     assert changed, "one training step changed no parameter"

@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+import genlab
 from genlab.data.dataset import DatasetInfo
 from genlab.errors import ConfigError, DataError
 from genlab.losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_normal_std_normal
@@ -40,9 +41,9 @@ def test_elbo_is_reconstruction_minus_kl_with_the_same_noise():
     m = tiny()
     x = torch.rand(4, 1, 2, 2)
     g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
-    mean, logvar = m.encode(x)
+    mean, logvar = m.posterior(x)
     z = m.reparameterize(mean, logvar, g())
-    by_hand = bernoulli_log_likelihood(m.decoder_output(z), x.reshape(4, -1)) - kl_normal_std_normal(mean, logvar)
+    by_hand = bernoulli_log_likelihood(m.decoder_output(z), x) - kl_normal_std_normal(mean, logvar)
     assert torch.allclose(m.elbo(x, g()), by_hand)
     assert m.elbo(x, g()).shape == (4,)
 
@@ -56,24 +57,48 @@ def test_beta_weights_the_kl_term():
     assert torch.allclose(m2.loss(x, g()) - m1.loss(x, g()), 2.0 * kl.mean(), atol=1e-5)
 
 
-def test_elbo_is_a_lower_bound_on_an_exactly_computable_log_likelihood():
-    """With a 1-D latent, log p(x) = log E_{p(z)} p(x|z) is computed by quadrature; the ELBO stays below it."""
-    torch.manual_seed(0)
-    m = tiny()
-    m.config = VAEConfig(data_shape=(1, 2, 2), hidden_dims=(8,), latent_dim=1)
-    m.encoder = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
-    m.decoder = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.Tanh(), torch.nn.Linear(8, 4))
-    x = (torch.rand(6, 1, 2, 2) > 0.5).float()
-    z = torch.linspace(-8, 8, 4001).unsqueeze(1)
+def one_d_latent_vae() -> tuple[VAE, torch.Tensor, torch.Tensor]:
+    """A VAE with a 1-D latent, whose log p(x) = log E_{p(z)} p(x|z) is computed exactly by quadrature."""
+    m = genlab.create("vae", data_shape=(4,), hidden_dims=(8,), latent_dim=1, activation="tanh", seed=3)
+    x = (torch.rand(6, 4, generator=torch.Generator().manual_seed(1)) > 0.5).float()
+    return m, x, exact_log_likelihood(m, x)
+
+
+def exact_log_likelihood(m: VAE, x: torch.Tensor) -> torch.Tensor:
+    z = torch.linspace(-9, 9, 6001).unsqueeze(1)
     log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).squeeze(1)
-    logits = m.decoder_output(z)
-    exact = []
-    for xi in x.reshape(6, -1):
-        ll = bernoulli_log_likelihood(logits, xi.expand_as(logits)) + log_pz
-        exact.append(torch.logsumexp(ll, 0) + math.log(16 / 4000))
-    exact = torch.stack(exact)
-    elbo = torch.stack([m.elbo(x, torch.Generator().manual_seed(s)) for s in range(2000)]).mean(0)
-    assert (elbo <= exact + 0.05).all()
+    with torch.no_grad():
+        logits = m.decoder_output(z)
+    terms = [torch.logsumexp(bernoulli_log_likelihood(logits, xi.expand_as(logits)) + log_pz, 0) for xi in x]
+    return torch.stack(terms) + math.log(18 / 6000)
+
+
+def test_elbo_and_iwae_bounds_are_ordered_below_the_exact_log_likelihood():
+    m, x, _ = one_d_latent_vae()
+    with torch.no_grad():  # a decoder that depends strongly on z makes the gaps between the bounds clear
+        for p in m.decoder.parameters():
+            p.mul_(4.0)
+    exact = exact_log_likelihood(m, x)
+    g = torch.Generator().manual_seed(0)
+
+    def estimate(fn, n):  # n independent estimates per input, computed as one batch
+        with torch.no_grad():
+            draws = fn(x.repeat(n, 1)).reshape(n, len(x))
+        return draws.mean(0), draws.std(0) / n**0.5
+
+    elbo, se1 = estimate(lambda xs: m.elbo(xs, g), 4000)
+    l5, se5 = estimate(lambda xs: m.iwae_bound(xs, 5, g), 1000)
+    l50, se50 = estimate(lambda xs: m.iwae_bound(xs, 50, g), 200)
+    assert (elbo + 3 * se1 < l5 - 3 * se5).all()
+    assert (l5 + 3 * se5 < l50 + 3 * se50).all()
+    assert (l50 - 3 * se50 <= exact).all()
+
+
+def test_log_prob_with_many_samples_matches_the_exact_log_likelihood_in_bounded_memory():
+    m, x, exact = one_d_latent_vae()
+    lp = m.log_prob(x, k=5000, generator=torch.Generator().manual_seed(0), memory_floats=4 * 6 * 100)
+    assert torch.allclose(lp, exact, atol=0.02)
+    assert (lp <= exact + 0.02).all()
 
 
 def test_gaussian_likelihood_with_learned_std_has_a_parameter():
@@ -88,8 +113,9 @@ def test_gaussian_likelihood_with_learned_std_has_a_parameter():
 def test_encode_decode_reconstruct_shapes():
     m = tiny()
     x = torch.rand(3, 1, 2, 2)
-    mean, logvar = m.encode(x)
+    mean, logvar = m.posterior(x)
     assert mean.shape == logvar.shape == (3, 2)
+    assert torch.equal(m.encode(x), mean)
     assert m.decode(mean).shape == (3, 1, 2, 2)
     r = m.reconstruct(x)
     assert r.shape == x.shape and r.min() >= 0 and r.max() <= 1
@@ -109,3 +135,39 @@ def test_config_rejects_nonsense():
         VAEConfig(latent_dim=0)
     with pytest.raises(ConfigError, match="did you mean 'gaussian'"):
         VAEConfig(likelihood="gausian")
+
+
+def test_conditional_vae_uses_its_labels():
+    m = genlab.create("cvae", data_shape=(1, 8, 8), hidden_dims=(32,), latent_dim=2, seed=0)
+    assert m.config.n_classes == 10
+    z = torch.zeros(2, 2)
+    with torch.no_grad():
+        for p in m.decoder.parameters():
+            p.normal_(0, 1, generator=torch.Generator().manual_seed(0))
+    a, b = m.decode(z, torch.tensor([0, 1]))
+    assert not torch.allclose(a, b)  # same code, different label, different image
+    s = m.sample(12, generator=torch.Generator().manual_seed(0))
+    assert s.shape == (12, 1, 8, 8)
+    with pytest.raises(DataError, match="needs labels"):
+        m.encode(torch.rand(2, 1, 8, 8))
+    with pytest.raises(DataError, match=r"labels must lie in 0\.\.9"):
+        m.encode(torch.rand(2, 1, 8, 8), torch.tensor([0, 10]))
+    with pytest.raises(DataError, match="needs labelled data"):
+        m.check_data(DatasetInfo("x", (1, 8, 8), (0.0, 1.0)))
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32)])
+def test_conv_vae_round_trips_image_shapes(shape):
+    m = genlab.create("vae", data_shape=shape, architecture="conv", hidden_dims=(8, 16), latent_dim=3, seed=0)
+    x = torch.rand(2, *shape)
+    assert m.reconstruct(x).shape == x.shape and m.log_prob(x, k=3).shape == (2,)
+    with pytest.raises(ConfigError, match=r"conv.*needs image data"):
+        VAEConfig(data_shape=(64,), architecture="conv")
+
+
+def test_iwae_objective_trains_and_is_checked():
+    m = genlab.create("vae", data_shape=(1, 4, 4), hidden_dims=(8,), latent_dim=2, objective="iwae", k=5, seed=0)
+    out = m.training_step(m.example_batch(8), m.configure_optimizers(), 0)
+    assert set(out) == {"loss"} and torch.isfinite(out["loss"])
+    with pytest.raises(ConfigError, match="beta = 1"):
+        VAEConfig(objective="iwae", beta=2.0)

@@ -45,7 +45,7 @@ def test_create_with_seed_is_deterministic_and_leaves_global_rng_alone():
     a, b, c = small_vae(seed=1), small_vae(seed=1), small_vae(seed=2)
     assert torch.equal(state, torch.get_rng_state())
     assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
-    assert not torch.equal(a.encoder[0].weight, c.encoder[0].weight)
+    assert not torch.equal(a.encoder.blocks[0][0].weight, c.encoder.blocks[0][0].weight)
 
 
 def test_same_seed_same_weights_different_seed_different():
@@ -150,11 +150,11 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path):
         out = real_step(batch, optimizers, step)
         if step == 11:  # the last step of epoch 3: the epoch-end checkpoint comes next
             with torch.no_grad():
-                m.decoder[0].weight.fill_(float("inf"))
+                m.decoder.blocks[0][0].weight.fill_(float("inf"))
         return out
 
     m.training_step = poison_weights
-    with pytest.raises(NonFiniteLossError, match=r"decoder\.0\.weight.*NaN/Inf by step 12 "):
+    with pytest.raises(NonFiniteLossError, match=r"decoder\.blocks\.0\.0\.weight.*NaN/Inf by step 12 "):
         Trainer(epochs=4, batch_size=50, run_dir=tmp_path, callbacks=[Checkpoint(every_epochs=1)]).fit(
             m, blobs(), resume=True
         )

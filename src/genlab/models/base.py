@@ -83,9 +83,12 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
                 f"data_shape={tuple(info.sample_shape)}"
             )
 
-    def example_data(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` random inputs of the shape and range the model takes (used by tests and benchmarks)."""
-        return torch.rand((n, *self.data_shape), generator=self.rng(generator))
+    def on_train_end(self, x: torch.Tensor) -> None:
+        """Called by the trainer after a successful fit with the training samples ``x`` (e.g. to fit statistics)."""
+
+    def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
+        """A random batch of ``n`` inputs of the shape and range the model takes (tests, benchmarks)."""
+        return Batch(torch.rand((n, *self.data_shape), generator=self.rng(generator)), None)
 
     # --- shared helpers ------------------------------------------------------------------------
     @property

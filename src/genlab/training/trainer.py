@@ -182,6 +182,8 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_fit_start(self, model)
                 self._loop(model, data, val)
+                with torch.no_grad():
+                    model.on_train_end(data.x)
             except BaseException:
                 self.failed = True
                 raise

@@ -1,5 +1,6 @@
-"""Autoencoder family."""
+"""Autoencoder family: autoencoders (plain, sparse, denoising), stacked autoencoders, VAEs."""
 
+from .ae import AE, AEConfig
 from .vae import VAE, VAEConfig
 
-__all__ = ["VAE", "VAEConfig"]
+__all__ = ["AE", "VAE", "AEConfig", "VAEConfig"]

@@ -1,4 +1,4 @@
-"""Variational autoencoder with an MLP encoder and decoder."""
+"""Variational autoencoders: MLP or convolutional, unconditional or class-conditional, ELBO or IWAE."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
-from torch import nn
+import torch.nn.functional as F
 
 from ...config import BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_normal_std_normal
-from ...nn import adam, mlp
+from ...nn import adam
+from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
 from ..base import Batch, GenerativeModel
+
+_LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,8 @@ class VAEConfig(BaseConfig):
     """Configuration of :class:`VAE`."""
 
     data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one sample, e.g. (1, 28, 28)")
-    hidden_dims: tuple[int, ...] = param((200, 200), ge=1, help="encoder widths (the decoder mirrors them)")
+    architecture: Literal["mlp", "conv"] = param("mlp", help="mlp, or conv (images; hidden_dims are channels)")
+    hidden_dims: tuple[int, ...] = param((200, 200), ge=1, help="encoder widths or channels (the decoder mirrors)")
     latent_dim: int = param(50, ge=1, help="size of the latent code z")
     activation: Literal["relu", "leaky_relu", "elu", "tanh", "softplus", "gelu", "silu"] = "relu"
     likelihood: Literal["bernoulli", "gaussian"] = param(
@@ -32,45 +36,65 @@ class VAEConfig(BaseConfig):
     obs_std: float = param(0.1, gt=0, help="gaussian likelihood: initial / fixed standard deviation")
     learn_obs_std: bool = param(False, help="gaussian likelihood: learn one std per dimension")
     beta: float = param(1.0, ge=0, help="weight of the KL term (beta-VAE); 1 gives the ELBO")
+    objective: Literal["elbo", "iwae"] = param("elbo", help="train on the ELBO or the k-sample IWAE bound")
+    k: int = param(1, ge=1, help="importance samples per input for the IWAE objective")
+    n_classes: int = param(0, ge=0, help="> 0: a conditional VAE on labels 0..n_classes-1 (cvae)")
     lr: float = param(1e-3, gt=0, help="Adam learning rate")
     weight_decay: float = param(0.0, ge=0)
 
     def validate(self) -> None:
         if not self.data_shape:
             raise ConfigError("VAEConfig.data_shape must have at least one dimension")
+        if self.architecture == "conv" and len(self.data_shape) != 3:
+            raise ConfigError(f"VAEConfig.architecture='conv' needs image data (C, H, W), got {self.data_shape}")
+        if self.objective == "iwae" and self.beta != 1.0:
+            raise ConfigError("the IWAE objective is a bound on log p(x) only with beta = 1")
 
 
-@register_model("vae", config=VAEConfig, description="variational autoencoder (MLP, Bernoulli or Gaussian p(x|z))")
+@register_model(
+    "vae",
+    config=VAEConfig,
+    description="variational autoencoder (MLP or conv; Bernoulli or Gaussian p(x|z); ELBO or IWAE)",
+    presets={"cvae": {"n_classes": 10}},
+)
 class VAE(GenerativeModel):
-    r"""Variational autoencoder (Kingma & Welling 2014).
+    r"""Variational autoencoder (Kingma & Welling 2014), its importance-weighted bound (Burda et al. 2016)
+    and its class-conditional form (Sohn et al. 2015).
 
     An encoder gives a diagonal Gaussian posterior
     :math:`q_\phi(z|x) = N(\mu_\phi(x), \mathrm{diag}\,\sigma^2_\phi(x))`, a decoder a likelihood
-    :math:`p_\theta(x|z)` (Bernoulli or Gaussian), and the prior is :math:`N(0, I)`.
-    Training maximises the evidence lower bound, with the reparameterisation
-    :math:`z = \mu + \sigma \odot \epsilon`, :math:`\epsilon \sim N(0, I)`:
+    :math:`p_\theta(x|z)` (Bernoulli or Gaussian), and the prior is :math:`N(0, I)`. Training maximises
 
     .. math::
-        \log p(x) \ge \mathrm{ELBO}(x) = E_{q(z|x)}[\log p_\theta(x|z)] - \beta\,KL(q_\phi(z|x)\,\|\,p(z))
+        \mathrm{ELBO}(x) = E_{q(z|x)}[\log p_\theta(x|z)] - \beta\,KL(q_\phi(z|x)\,\|\,p(z)) \le \log p(x)
 
-    (:math:`\beta = 1` gives the true bound; other values give the beta-VAE of Higgins et al. 2017).
+    with :math:`z = \mu + \sigma \odot \epsilon`, or (``objective="iwae"``) the tighter
+
+    .. math::
+        \mathcal{L}_k(x) = E\Big[\log \frac{1}{k}\sum_{i=1}^k \frac{p(x, z_i)}{q(z_i|x)}\Big],
+        \quad z_i \sim q(z|x),
+
+    and :math:`\mathrm{ELBO} = \mathcal{L}_1 \le \mathcal{L}_k \le \mathcal{L}_{k+1} \le \log p(x)`.
+
+    With ``n_classes > 0`` encoder and decoder also see a one-hot label ``y``: :math:`q(z|x, y)`,
+    :math:`p(x|z, y)`, and ``sample(n, labels=...)`` draws digits of the requested classes.
 
     References:
         Kingma, D. P. & Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
-        Rezende, D. J., Mohamed, S. & Wierstra, D. (2014). Stochastic Backpropagation and Approximate
-        Inference in Deep Generative Models. ICML.
+        Burda, Y., Grosse, R. & Salakhutdinov, R. (2016). Importance Weighted Autoencoders. ICLR.
+        Sohn, K., Lee, H. & Yan, X. (2015). Learning Structured Output Representation using Deep
+        Conditional Generative Models. NeurIPS.
     """
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)
         c = config
-        d = math.prod(c.data_shape)
-        self.encoder = mlp(d, c.hidden_dims, 2 * c.latent_dim, act=c.activation)
-        self.decoder = mlp(c.latent_dim, tuple(reversed(c.hidden_dims)), d, act=c.activation)
+        self.encoder = Encoder(c.data_shape, c.architecture, c.hidden_dims, 2 * c.latent_dim, c.activation, c.n_classes)
+        self.decoder = Decoder(c.latent_dim, c.architecture, c.hidden_dims, c.data_shape, c.activation, c.n_classes)
         if c.likelihood == "gaussian":
-            log_std = torch.full((d,), math.log(c.obs_std))
+            log_std = torch.full((math.prod(c.data_shape),), math.log(c.obs_std))
             if c.learn_obs_std:
-                self.log_obs_std = nn.Parameter(log_std)
+                self.log_obs_std = torch.nn.Parameter(log_std)
             else:
                 self.register_buffer("log_obs_std", log_std)
         else:
@@ -80,30 +104,45 @@ class VAE(GenerativeModel):
     def output_range(self) -> tuple[float, float] | None:  # type: ignore[override]
         return (0.0, 1.0) if self.config.likelihood == "bernoulli" else None
 
-    # --- the probabilistic model -----------------------------------------------------------------
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior parameters ``(mean, logvar)``, each ``(B, latent_dim)``, for ``x`` ``(B, *data_shape)``."""
-        h = self.encoder(x.reshape(x.shape[0], -1))
+    # --- conditioning -----------------------------------------------------------------------------
+    def _cond(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
+        k = self.config.n_classes
+        if not k:
+            return None
+        if y is None:
+            raise DataError(f"this conditional VAE ({k} classes) needs labels y; load labelled data or pass labels=")
+        y = torch.as_tensor(y, dtype=torch.long)
+        if y.shape != (n,):
+            raise DataError(f"expected {n} labels, got shape {tuple(y.shape)}")
+        if y.min() < 0 or y.max() >= k:
+            raise DataError(f"labels must lie in 0..{k - 1}, got {int(y.min())}..{int(y.max())}")
+        return F.one_hot(y, k).float()
+
+    # --- the probabilistic model ------------------------------------------------------------------
+    def posterior(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Parameters ``(mean, logvar)`` of ``q(z|x[, y])``, each ``(B, latent_dim)``."""
+        h = self.encoder(x, self._cond(y, x.shape[0]))
         mean, logvar = h.chunk(2, dim=1)
         return mean, logvar
 
-    def decoder_output(self, z: torch.Tensor) -> torch.Tensor:
-        """Raw decoder output ``(B, D)``: logits (Bernoulli) or means (Gaussian)."""
-        return self.decoder(z)
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The code of ``x``: the posterior mean, ``(B, latent_dim)``."""
+        return self.posterior(x, y)[0]
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Mean of ``p(x|z)``, shaped like the data: probabilities (Bernoulli) or means (Gaussian)."""
-        out = self.decoder_output(z)
-        if self.config.likelihood == "bernoulli":
-            out = torch.sigmoid(out)
-        return out.reshape(z.shape[0], *self.data_shape)
+    def decoder_output(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw decoder output shaped like the data: logits (Bernoulli) or means (Gaussian)."""
+        return self.decoder(z, self._cond(y, z.shape[0]))
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean of ``p(x|z[, y])``: probabilities (Bernoulli) or means (Gaussian), ``(B, *data_shape)``."""
+        out = self.decoder_output(z, y)
+        return torch.sigmoid(out) if self.config.likelihood == "bernoulli" else out
 
     def log_likelihood(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``log p(x|z)`` per sample ``(B,)`` from the decoder output for ``z``."""
-        x = x.reshape(x.shape[0], -1)
         if self.config.likelihood == "bernoulli":
             return bernoulli_log_likelihood(out, x)
-        return gaussian_log_likelihood(out, x, self.log_obs_std)
+        return gaussian_log_likelihood(out.reshape(out.shape[0], -1), x.reshape(x.shape[0], -1), self.log_obs_std)
 
     def reparameterize(
         self, mean: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
@@ -112,51 +151,139 @@ class VAE(GenerativeModel):
         return mean + eps * torch.exp(0.5 * logvar)
 
     def elbo_terms(
-        self, x: torch.Tensor, generator: torch.Generator | None = None
+        self, x: torch.Tensor, generator: torch.Generator | None = None, y: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Single-sample estimates of ``(E_q[log p(x|z)], KL(q(z|x) || p(z)))`` per sample, each ``(B,)``."""
-        mean, logvar = self.encode(x)
+        mean, logvar = self.posterior(x, y)
         z = self.reparameterize(mean, logvar, generator)
-        rec = self.log_likelihood(self.decoder_output(z), x)
-        kl = kl_normal_std_normal(mean, logvar)
-        return rec, kl
+        rec = self.log_likelihood(self.decoder_output(z, y), x)
+        return rec, kl_normal_std_normal(mean, logvar)
 
-    def elbo(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def elbo(
+        self, x: torch.Tensor, generator: torch.Generator | None = None, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """A one-sample Monte-Carlo estimate of the ELBO in nats per sample, ``(B,)`` (beta not applied)."""
-        rec, kl = self.elbo_terms(x, generator)
+        rec, kl = self.elbo_terms(x, generator, y)
         return rec - kl
 
-    def loss(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The training objective: the mean over the batch of ``-(E_q[log p(x|z)] - beta * KL)``."""
-        rec, kl = self.elbo_terms(x, generator)
+    def log_weights(
+        self, x: torch.Tensor, k: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``log p(x, z_i) - log q(z_i|x)`` for ``k`` draws ``z_i ~ q(z|x)``: shape ``(k, B)``."""
+        b = x.shape[0]
+        mean, logvar = self.posterior(x, y)
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn((k, *mean.shape), generator=self.rng(generator), dtype=mean.dtype)
+        z = mean + eps * std  # (k, B, L)
+        log_q = (-0.5 * eps.square() - 0.5 * logvar - 0.5 * _LOG_2PI).sum(-1)
+        log_p_z = (-0.5 * z.square() - 0.5 * _LOG_2PI).sum(-1)
+        xs = x.unsqueeze(0).expand(k, *x.shape).reshape(k * b, *x.shape[1:])
+        ys = None if y is None else torch.as_tensor(y).repeat(k)
+        out = self.decoder_output(z.reshape(k * b, -1), ys)
+        log_px = self.log_likelihood(out, xs).reshape(k, b)
+        return log_px + log_p_z - log_q
+
+    def iwae_bound(
+        self, x: torch.Tensor, k: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The importance-weighted bound ``L_k`` per sample, ``(B,)`` (``k = 1`` is the ELBO)."""
+        return torch.logsumexp(self.log_weights(x, k, generator, y), 0) - math.log(k)
+
+    @torch.no_grad()
+    def log_prob(
+        self,
+        x: torch.Tensor,
+        k: int = 5000,
+        generator: torch.Generator | None = None,
+        y: torch.Tensor | None = None,
+        memory_floats: int = 2**24,
+    ) -> torch.Tensor:
+        """Importance-sampled estimate of ``log p(x)`` in nats, ``(B,)``: the IWAE bound ``L_k``.
+
+        ``L_k`` approaches ``log p(x)`` from below as ``k`` grows (Burda et al. 2016 use k = 5000). The
+        draws are processed in chunks with a running log-sum-exp, so memory stays near ``memory_floats``
+        float32 values (64 MB by default) whatever ``k`` and the batch size.
+        """
+        if k < 1:
+            raise ConfigError(f"k must be >= 1, got {k}")
+        gen = self.rng(generator)
+        d = math.prod(self.config.data_shape)
+        results = []
+        rows = max(1, min(x.shape[0], memory_floats // (d * min(k, 64))))
+        for start in range(0, x.shape[0], rows):
+            xb = x[start : start + rows]
+            yb = None if y is None else torch.as_tensor(y)[start : start + rows]
+            chunk = max(1, min(k, memory_floats // (d * xb.shape[0])))
+            acc = torch.full((xb.shape[0],), -math.inf)
+            done = 0
+            while done < k:
+                m = min(chunk, k - done)
+                acc = torch.logaddexp(acc, torch.logsumexp(self.log_weights(xb, m, gen, yb), 0))
+                done += m
+            results.append(acc - math.log(k))
+        return torch.cat(results)
+
+    def score(
+        self, x: torch.Tensor, k: int = 1, generator: torch.Generator | None = None, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Per-sample anomaly score ``-L_k(x)`` in nats (``k = 1``: the negative ELBO); higher = less typical."""
+        return -self.log_prob(x, k=k, generator=generator, y=y)
+
+    def loss(
+        self, x: torch.Tensor, generator: torch.Generator | None = None, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The training objective on a batch: ``-mean(E_q[log p(x|z)] - beta KL)``, or ``-mean(L_k)`` for IWAE."""
+        if self.config.objective == "iwae":
+            return -self.iwae_bound(x, self.config.k, generator, y).mean()
+        rec, kl = self.elbo_terms(x, generator, y)
         return -(rec - self.config.beta * kl).mean()
 
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """``decode(mean of q(z|x))``: a deterministic reconstruction shaped like ``x``."""
-        mean, _ = self.encode(x)
-        return self.decode(mean)
+        return self.decode(self.encode(x, y), y).reshape(x.shape)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` draws ``z ~ N(0, I)`` decoded to the mean of ``p(x|z)``, ``(n, *data_shape)``."""
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``n`` draws ``z ~ N(0, I)`` decoded to the mean of ``p(x|z)``, ``(n, *data_shape)``.
+
+        For a conditional VAE, ``labels`` (``(n,)``) chooses the classes; by default they cycle 0, 1, 2...
+        """
+        if self.config.n_classes and labels is None:
+            labels = torch.arange(n) % self.config.n_classes
         z = torch.randn((n, self.config.latent_dim), generator=self.rng(generator))
-        return self.decode(z)
+        return self.decode(z, labels if self.config.n_classes else None)
 
     # --- training ---------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         return [adam(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)]
 
+    def _labels(self, batch: Batch) -> torch.Tensor | None:
+        return batch.y if self.config.n_classes else None
+
     def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
-        rec, kl = self.elbo_terms(batch.x)
+        y = self._labels(batch)
+        if self.config.objective == "iwae":
+            loss = -self.iwae_bound(batch.x, self.config.k, y=y).mean()
+            self.optimize(loss, optimizers[0])
+            return {"loss": loss.detach()}
+        rec, kl = self.elbo_terms(batch.x, y=y)
         loss = -(rec - self.config.beta * kl).mean()
         self.optimize(loss, optimizers[0])
         return {"loss": loss.detach(), "recon": -rec.detach().mean(), "kl": kl.detach().mean()}
 
     @torch.no_grad()
     def validation_step(self, batch: Batch) -> dict[str, Any]:
-        rec, kl = self.elbo_terms(batch.x)
-        return {"loss": -(rec - self.config.beta * kl).mean(), "elbo": (rec - kl).mean()}
+        y = self._labels(batch)
+        rec, kl = self.elbo_terms(batch.x, y=y)
+        return {"loss": self.loss(batch.x, y=y), "elbo": (rec - kl).mean()}
+
+    def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
+        g = self.rng(generator)
+        y = torch.randint(0, self.config.n_classes, (n,), generator=g) if self.config.n_classes else None
+        return Batch(torch.rand((n, *self.data_shape), generator=g), y)
 
     def check_data(self, info: DatasetInfo) -> None:
         super().check_data(info)
@@ -165,4 +292,11 @@ class VAE(GenerativeModel):
             raise DataError(
                 f"the Bernoulli likelihood needs data in [0, 1] but {info.name!r} spans [{lo:g}, {hi:g}]; "
                 "rescale it (scale='unit') or use likelihood='gaussian'"
+            )
+        if self.config.n_classes and not info.class_names:
+            raise DataError(f"a conditional VAE needs labelled data; {info.name!r} has no labels")
+        if self.config.n_classes and info.class_names and len(info.class_names) > self.config.n_classes:
+            raise DataError(
+                f"{info.name!r} has {len(info.class_names)} classes but the model was built for "
+                f"n_classes={self.config.n_classes}; set n_classes={len(info.class_names)}"
             )
