@@ -38,6 +38,7 @@ from ..errors import ConfigError, RunExistsError, TrainingError
 from ..models.base import GenerativeModel
 from ..registry import get_model
 from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar, SampleGrid, TensorBoard, TimeBudget
+from .layerwise import pretrain_layerwise, supports_layerwise
 from .trainer import Trainer
 
 RUN_FILE = "run.json"
@@ -273,6 +274,21 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
         fileutil.write_json(run_dir / RUN_FILE, run_info)
     try:
+        pretrain_epochs = getattr(net.config, "pretrain_epochs", 0)
+        if pretrain_epochs and not resume and supports_layerwise(net):
+            histories = pretrain_layerwise(
+                net,
+                dataset,
+                epochs=pretrain_epochs,
+                batch_size=st.batch_size,
+                seed=st.seed,
+                callbacks=(lambda stage: [ProgressBar()]) if progress else None,
+                batch_transform=st.batch_transform,
+            )
+            run_info["pretraining"] = [
+                {"stage": i, "epochs": pretrain_epochs, "final_loss": h.rows[-1]["loss"] if h.rows else None}
+                for i, h in enumerate(histories)
+            ]
         trainer.fit(net, dataset, val_data=val, resume=resume)
     except BaseException as exc:
         if replaced is not None:
