@@ -14,9 +14,9 @@ Usage: GENLAB_DATA=../shared/data/mnist benchmarks/.venv-pythae/bin/python bench
        [--losses bce,mse] [--threads N]
 
 What is compared. Both train on MNIST's 60,000 training images, (60000, 1, 28, 28) float32 in [0, 1], held in
-memory, batch size 64, Adam with lr 1e-4, one epoch from a fresh model, in one process on the same torch
-threads (torch's default unless --threads). The network is pythae's default MLP for input_dim (1, 28, 28) and latent_dim 16:
-784-512 (ReLU) -> mean and log-variance (16 each) -> 16-512 (ReLU)-784, 829,232 parameters in both. genlab's
+memory, batch size 64, Adam with lr 1e-4, one epoch from a fresh model, in one process on the same torch threads
+(torch's default unless --threads). The network is pythae's default MLP for input_dim (1, 28, 28) and latent_dim
+16: 784-512 (ReLU) -> mean and log-variance (16 each) -> 16-512 (ReLU)-784, 829,232 parameters in both. genlab's
 encoder computes mean and log-variance with one Linear(512, 32) where pythae has two Linear(512, 16): the same
 parameters and FLOPs. pythae's decoder ends in a sigmoid; genlab's decoder returns logits (Bernoulli) or the
 unbounded mean (Gaussian).
