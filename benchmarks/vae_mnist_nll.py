@@ -25,7 +25,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import genlab
 from _common import write_result
-from genlab.training import ProgressBar, Trainer
+from genlab.training import Checkpoint, ProgressBar, Trainer
+from genlab.training import checkpoint as ckpt
 
 PAPER = {"elbo": 86.76, "iwae": 84.78}  # Burda et al. 2016, Table 1, one stochastic layer: VAE k=1 / IWAE k=50
 
@@ -42,6 +43,7 @@ def main() -> None:
     ap.add_argument("--n-test", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save", default=None, help="save the trained model to this directory")
+    ap.add_argument("--run-dir", default=None, help="checkpoint here every epoch and resume from it if present")
     args = ap.parse_args()
 
     train = genlab.data.load("mnist", split="train", download=False)
@@ -58,16 +60,18 @@ def main() -> None:
         seed=args.seed,
         **extra,
     )
+    callbacks = [ProgressBar()] + ([Checkpoint(every_epochs=1)] if args.run_dir else [])
     trainer = Trainer(
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
+        run_dir=args.run_dir,
         batch_transform="dynamic_binarize",
-        callbacks=[ProgressBar()],
+        callbacks=callbacks,
     )
-    t0 = time.perf_counter()
-    trainer.fit(model, train)
-    train_s = time.perf_counter() - t0
+    resume = bool(args.run_dir) and ckpt.latest(Path(args.run_dir) / "checkpoints") is not None
+    trainer.fit(model, train, resume=resume)
+    train_s = trainer.elapsed  # training time summed over resumed segments
     if args.save:
         model.save(args.save, overwrite=True)
     t0 = time.perf_counter()
