@@ -35,6 +35,16 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GENLAB_MIRRORS", "http://127.0.0.1:9/")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny test models run fastest on one thread, and two processes spinning two OpenMP threads each on a
+    2-core machine slow each other down many times over."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture
 def gen() -> torch.Generator:
     return torch.Generator().manual_seed(0)

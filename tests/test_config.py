@@ -112,3 +112,12 @@ def test_string_fields_keep_values_that_look_like_numbers():
     assert c.label == "123" and c.mode == "2"
     assert NamedConfig().with_overrides(["label=true"]).label == "true"
     assert NamedConfig(mode="1").with_overrides(["mode=none"]).mode is None
+
+
+def test_numpy_numbers_are_accepted():
+    import numpy as np
+
+    c = ToyConfig(width=np.int64(3), rate=np.float32(0.25), dims=(np.int64(2),))
+    assert (c.width, c.rate, c.dims) == (3, 0.25, (2,)) and type(c.width) is int
+    with pytest.raises(ConfigError, match="integer"):
+        ToyConfig(width=np.float64(2.5))

@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import json
 import math
+import numbers
 import types
 import typing
 from dataclasses import MISSING, dataclass, field
@@ -227,12 +228,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{where} must be true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if tp is int:  # numpy integers (e.g. from a GridSearchCV grid) count as integers
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or int(value) != value:
             raise ConfigError(f"{where} must be an integer, got {value!r}")
         return int(value)
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(f"{where} must be a number, got {value!r}")
         if not math.isfinite(value):
             raise ConfigError(f"{where} must be a finite number, got {value!r}")

@@ -159,7 +159,8 @@ def check_samples(
             raise DataError(f"{what} could not be read as a numeric array ({exc})") from exc
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)):
             raise DataError(f"{what} has non-numeric values (dtype {arr.dtype}); convert it to numbers first")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr)
+        t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # memmaps and read-only views
     if t.is_complex():
         raise DataError(f"{what} is complex-valued; pass real numbers")
     t = t.to(torch.float32)

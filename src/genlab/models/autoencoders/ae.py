@@ -22,7 +22,12 @@ from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
 from ..base import Batch, GenerativeModel
 
-_CODE_ACTIVATIONS = {"none": lambda h: h, "sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh}
+
+def _identity(h: torch.Tensor) -> torch.Tensor:
+    return h
+
+
+_CODE_ACTIVATIONS = {"none": _identity, "sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh}
 
 
 @dataclass(frozen=True)
