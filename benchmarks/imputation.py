@@ -78,7 +78,7 @@ def main() -> None:
         mnist_te,
         0.5,
         args.seed,
-        dict(epochs=30, batch_size=128, latent_dim=64, hidden_dims=(512, 256), n_iter=10),
+        dict(epochs=30, batch_size=128, latent_dim=64, hidden_dims=(512, 256)),
         dict(n_nearest_features=50, max_iter=5),
     )
     for name, loader in (("breast_cancer", load_breast_cancer), ("wine", load_wine)):
@@ -94,7 +94,7 @@ def main() -> None:
             (te - mu) / sd,
             0.2,
             args.seed,
-            dict(epochs=300, batch_size=32, latent_dim=8, hidden_dims=(64,), n_iter=20, standardize=False),
+            dict(epochs=300, batch_size=32, latent_dim=8, hidden_dims=(64,), standardize=False),
             dict(max_iter=10),
         )
     g = results["mnist_50pct"]["genlab Imputer"]["rmse"]

@@ -61,7 +61,7 @@ def pyod_scores(x_train: np.ndarray, x_test: np.ndarray, preprocessing: bool, se
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--digits", default="0,1,2,3,4,5,6,7,8,9")
-    ap.add_argument("--model", choices=sorted(MODELS), default="conv_ae")
+    ap.add_argument("--model", choices=sorted(MODELS), default="mlp_ae")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-pyod", action="store_true")
     args = ap.parse_args()

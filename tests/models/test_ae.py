@@ -91,3 +91,19 @@ def test_sparse_autoencoder_meets_its_target_rate():
     Trainer(epochs=40, batch_size=64, seed=0).fit(m, digits())
     rate = m.encode(digits().x).mean().item()
     assert math.isclose(rate, 0.05, abs_tol=0.02)
+
+
+def test_missing_values_are_left_out_of_the_loss():
+    m = genlab.create("ae", data_shape=(4,), hidden_dims=(8,), latent_dim=2, missing_values=True, seed=0)
+    x = torch.tensor([[0.5, float("nan"), -1.0, 2.0], [1.0, 0.0, float("nan"), float("nan")]])
+    observed = ~torch.isnan(x)
+    x0 = torch.where(observed, x, 0.0)
+    out = m.decoder_output(m.encode(x0))
+    expected = (((out - x0) ** 2) * observed).sum(1).mean()
+    assert torch.allclose(m.loss(x), expected)
+    # the trainer accepts NaN for such a model, and refuses it for the others
+    data = torch.where(torch.rand(64, 4, generator=torch.Generator().manual_seed(0)) < 0.3, float("nan"), 1.0)
+    Trainer(epochs=1, batch_size=16).fit(m, data)
+    plain = genlab.create("ae", data_shape=(4,), hidden_dims=(8,), latent_dim=2, seed=0)
+    with pytest.raises(DataError, match="NaN"):
+        Trainer(epochs=1).fit(plain, data)

@@ -91,8 +91,13 @@ class Imputer(AutoencoderApp):
     def _app_config(self) -> dict[str, Any]:
         if "corruption" not in get_model(self.model_name).config_cls.__dataclass_fields__:
             return {}
-        level = self.mask_level if self.mask_level is not None else min(max(self.missing_fraction, 0.1), 0.9)
-        return {"corruption": "mask", "corruption_level": level}
+        takes_nan = "missing_values" in get_model(self.model_name).config_cls.__dataclass_fields__
+        # a model that sees the missing entries as missing already trains on inputs with that fraction hidden:
+        # the mask then hides half as many again; a model fed mean-filled data hides as many as are missing
+        default = self.missing_fraction / 2 if takes_nan else self.missing_fraction
+        level = self.mask_level if self.mask_level is not None else min(max(default, 0.1), 0.9)
+        extra = {"missing_values": True} if takes_nan else {}
+        return {"corruption": "mask", "corruption_level": level, **extra}
 
     def _use_standardizer(self, x: torch.Tensor, model: Any) -> bool:
         if self.standardize == "auto":
@@ -120,7 +125,10 @@ class Imputer(AutoencoderApp):
         filled = torch.where(missing, self.fill_values, t)
         val = None if val_data is None else self._filled(self._samples(val_data, "validation data", allow_nan=True))
         # the scaler sees the observed values (entries never observed: the filled ones)
-        self._fit_model(torch.where(count > 0, t, filled), val, fill=filled)
+        observed_once = torch.where(count > 0, t, filled)
+        # a model that takes missing values trains on them (its loss leaves them out); others on mean-filled data
+        takes_nan = "missing_values" in self._app_config()
+        self._fit_model(observed_once, val, fill=observed_once if takes_nan else filled)
         return self
 
     def _filled(self, t: torch.Tensor) -> torch.Tensor:

@@ -198,8 +198,9 @@ class Trainer:
 
     def _checked(self, model: GenerativeModel, data: Any, what: str) -> Dataset:
         """Validate ``data`` (finite values, fits the model, range of the batch transform) once per fit."""
-        ds = as_dataset(data)
-        check_samples(ds.x, what=f"{what} {ds.info.name!r}")
+        accepts_missing = bool(getattr(model, "accepts_missing", False))  # NaN marks missing entries
+        ds = as_dataset(data, allow_nan=accepts_missing)
+        check_samples(ds.x, what=f"{what} {ds.info.name!r}", allow_nan=accepts_missing)
         model.check_data(ds.info)
         if self._needs_unit_range:
             lo, hi = ds.info.value_range

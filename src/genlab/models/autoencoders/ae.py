@@ -48,6 +48,9 @@ class AEConfig(BaseConfig):
         "none", help="denoising: corrupt the input, reconstruct the clean one"
     )
     corruption_level: float = param(0.3, ge=0, help="noise std, or the fraction of corrupted / masked entries")
+    missing_values: bool = param(
+        False, help="data may hold NaN: missing entries enter the encoder as 0 and are left out of the loss"
+    )
     lr: float = param(1e-3, gt=0, help="Adam learning rate")
     weight_decay: float = param(0.0, ge=0)
 
@@ -163,7 +166,25 @@ class AE(GenerativeModel):
     def loss(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return self._terms(x, generator)[0]
 
+    @property
+    def accepts_missing(self) -> bool:
+        """Whether training data may contain NaN (missing entries); see ``missing_values``."""
+        return self.config.missing_values
+
     def _terms(self, x: torch.Tensor, generator: torch.Generator | None = None):
+        if self.config.missing_values:  # NaN = missing: 0 in, no loss (the mask corruption hides more)
+            observed = ~torch.isnan(x)
+            x_in = torch.where(observed, x, 0.0)
+            h = self.encode(self.corrupt(x_in, generator))
+            out = self.decoder_output(h).reshape(x.shape)
+            per = (
+                F.binary_cross_entropy_with_logits(out, x_in, reduction="none")
+                if self.config.loss == "bce"
+                else (out - x_in).square()
+            )
+            rec = (per * observed).reshape(len(x), -1).sum(1).mean()
+            penalty = self.sparsity_penalty(h)
+            return rec + self.config.sparsity_weight * penalty, rec, penalty, h
         h = self.encode(self.corrupt(x, generator))
         rec = self.reconstruction_loss(self.decoder_output(h), x).mean()
         penalty = self.sparsity_penalty(h)
