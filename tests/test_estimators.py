@@ -4,7 +4,6 @@ import pickle
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -18,15 +17,6 @@ from genlab.errors import ConfigError, DataError, ModelFileError, UnknownModelEr
 from genlab.estimators import AnomalyDetector, AutoencoderFeatures, Denoiser, Imputer, expected_failed_checks
 
 TINY = {"epochs": 2, "latent_dim": 2, "hidden_dims": (8,), "batch_size": 64}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks on a shared 2-core machine: one intra-op thread avoids oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

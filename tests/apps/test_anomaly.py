@@ -12,15 +12,6 @@ from genlab.errors import ConfigError, DataError, ModelFileError, RunExistsError
 NORMAL = 8  # the digit taken as normal (the hardest to tell from the others)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks on a shared 2-core machine: one intra-op thread avoids oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return genlab.data.load("digits"), genlab.data.load("digits", split="test")

@@ -27,3 +27,21 @@ def gaussian_log_likelihood(mean: torch.Tensor, x: torch.Tensor, log_std: torch.
     z = (x - mean) * torch.exp(-log_std)
     ll = -0.5 * z.square() - log_std - 0.5 * _LOG_2PI
     return ll.reshape(ll.shape[0], -1).sum(1)
+
+
+def reconstruction_error(
+    out: torch.Tensor, x: torch.Tensor, kind: str = "mse", observed: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Per-sample reconstruction loss ``(B,)`` of an autoencoder, summed over the dimensions.
+
+    Args:
+        out: raw decoder output: values (``"mse"``: squared error) or logits (``"bce"``: binary cross-entropy).
+        x: targets, reshaped to ``out``'s shape.
+        kind: ``"mse"`` or ``"bce"``.
+        observed: optional boolean mask; entries where it is False (missing values) add nothing.
+    """
+    x = x.reshape(out.shape)
+    per = F.binary_cross_entropy_with_logits(out, x, reduction="none") if kind == "bce" else (out - x).square()
+    if observed is not None:
+        per = per * observed.reshape(out.shape)
+    return per.reshape(per.shape[0], -1).sum(1)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 
 from ...config import BaseConfig, param
 from ...data.corruptions import gaussian_noise, random_mask, salt_and_pepper
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
+from ...losses import reconstruction_error
 from ...nn import adam
 from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
@@ -129,12 +129,7 @@ class AE(GenerativeModel):
 
     def reconstruction_loss(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Per-sample loss ``(B,)`` summed over dimensions, from the raw decoder output."""
-        x = x.reshape(out.shape)
-        if self.config.loss == "bce":
-            per = F.binary_cross_entropy_with_logits(out, x, reduction="none")
-        else:
-            per = (out - x).square()
-        return per.reshape(per.shape[0], -1).sum(1)
+        return reconstruction_error(out, x, self.config.loss)
 
     @torch.no_grad()
     def score(self, x: torch.Tensor) -> torch.Tensor:
@@ -176,13 +171,7 @@ class AE(GenerativeModel):
             observed = ~torch.isnan(x)
             x_in = torch.where(observed, x, 0.0)
             h = self.encode(self.corrupt(x_in, generator))
-            out = self.decoder_output(h).reshape(x.shape)
-            per = (
-                F.binary_cross_entropy_with_logits(out, x_in, reduction="none")
-                if self.config.loss == "bce"
-                else (out - x_in).square()
-            )
-            rec = (per * observed).reshape(len(x), -1).sum(1).mean()
+            rec = reconstruction_error(self.decoder_output(h), x_in, self.config.loss, observed).mean()
             penalty = self.sparsity_penalty(h)
             return rec + self.config.sparsity_weight * penalty, rec, penalty, h
         h = self.encode(self.corrupt(x, generator))

@@ -14,6 +14,7 @@ from torch import nn
 from ...config import BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
+from ...losses import reconstruction_error
 from ...nn import activation as make_activation
 from ...nn import adam
 from ...registry import register_model
@@ -121,13 +122,8 @@ class StackedAE(GenerativeModel):
         return self.decode(self.encode(x)).reshape(x.shape)
 
     def reconstruction_loss(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Per-sample loss ``(B,)`` summed over dimensions."""
-        x = x.reshape(out.shape)
-        if self.config.loss == "bce":
-            per = F.binary_cross_entropy_with_logits(out, x, reduction="none")
-        else:
-            per = (out - x).square()
-        return per.reshape(per.shape[0], -1).sum(1)
+        """Per-sample loss ``(B,)`` summed over dimensions, from the raw decoder output."""
+        return reconstruction_error(out, x, self.config.loss)
 
     @torch.no_grad()
     def score(self, x: torch.Tensor) -> torch.Tensor:
