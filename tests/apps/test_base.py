@@ -11,14 +11,6 @@ from genlab.apps import AutoencoderApp, Detector, FeatureExtractor, Standardizer
 from genlab.errors import ConfigError, DataError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _table(n=80, d=5, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.randn((n, d), generator=g) * torch.tensor([1.0, 10.0, 0.1, 3.0, 100.0])[:d] + 5.0

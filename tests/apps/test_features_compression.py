@@ -10,14 +10,6 @@ from genlab.apps import Compressor, FeatureExtractor, compression_report, encode
 from genlab.errors import ConfigError, DataError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def fitted():
     train, test = genlab.data.load("digits"), genlab.data.load("digits", split="test")

@@ -9,14 +9,6 @@ from genlab.apps import Imputer
 from genlab.errors import DataError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return genlab.data.load("digits"), genlab.data.load("digits", split="test")
