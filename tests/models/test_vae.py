@@ -171,3 +171,19 @@ def test_iwae_objective_trains_and_is_checked():
     assert set(out) == {"loss"} and torch.isfinite(out["loss"])
     with pytest.raises(ConfigError, match="beta = 1"):
         VAEConfig(objective="iwae", beta=2.0)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_log_weights_agree_with_the_per_sample_likelihood(likelihood):
+    m = genlab.create("vae", data_shape=(1, 3, 3), hidden_dims=(8,), latent_dim=2, likelihood=likelihood, seed=0)
+    x = torch.rand(4, 1, 3, 3)
+    w = m.log_weights(x, 3, torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(0)
+    mean, logvar = m.posterior(x)
+    eps = torch.randn((3, *mean.shape), generator=g)
+    for i in range(3):
+        z = mean + eps[i] * torch.exp(0.5 * logvar)
+        log_q = torch.distributions.Normal(mean, torch.exp(0.5 * logvar)).log_prob(z).sum(1)
+        log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(1)
+        expected = m.log_likelihood(m.decoder_output(z), x) + log_pz - log_q
+        assert torch.allclose(w[i], expected, atol=1e-4)

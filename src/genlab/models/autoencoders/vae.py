@@ -177,10 +177,14 @@ class VAE(GenerativeModel):
         z = mean + eps * std  # (k, B, L)
         log_q = (-0.5 * eps.square() - 0.5 * logvar - 0.5 * _LOG_2PI).sum(-1)
         log_p_z = (-0.5 * z.square() - 0.5 * _LOG_2PI).sum(-1)
-        xs = x.unsqueeze(0).expand(k, *x.shape).reshape(k * b, *x.shape[1:])
         ys = None if y is None else torch.as_tensor(y).repeat(k)
-        out = self.decoder_output(z.reshape(k * b, -1), ys)
-        log_px = self.log_likelihood(out, xs).reshape(k, b)
+        out = self.decoder_output(z.reshape(k * b, -1), ys).reshape(k, b, -1)
+        x3 = x.reshape(1, b, -1)  # broadcast over the k draws instead of copying x k times
+        if self.config.likelihood == "bernoulli":  # log p(x|z) = x l - softplus(l), the BCE-with-logits identity
+            log_px = (x3 * out - F.softplus(out)).sum(-1)
+        else:
+            z_std = (x3 - out) * torch.exp(-self.log_obs_std)
+            log_px = (-0.5 * z_std.square() - self.log_obs_std - 0.5 * _LOG_2PI).sum(-1)
         return log_px + log_p_z - log_q
 
     def iwae_bound(
