@@ -335,8 +335,9 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, _AutoencoderEstimator):
 class Imputer(OneToOneFeatureMixin, TransformerMixin, _AutoencoderEstimator):
     """Missing-value imputer (:class:`genlab.apps.imputation.Imputer`): NaN entries are filled, others kept exactly.
 
-    Missing entries start at the feature means; an autoencoder trained with the mask corruption then
-    reconstructs the samples ``n_iter`` times, each time replacing only the missing entries.
+    An autoencoder is trained on the observed entries with the mask corruption (missing ones are left out of
+    its loss); missing entries then start at the feature means and the samples are reconstructed ``n_iter``
+    times, each time replacing only the missing entries.
 
     Args:
         n_iter: reconstruct-and-replace iterations (0: mean imputation; 2-3 are usually best).

@@ -5,9 +5,12 @@ observed ones:
 
 1. **initialise** each missing entry with its feature mean over the training data,
    :math:`x^{(0)}_j = \bar x_j` for :math:`j \in M`;
-2. **train** an autoencoder on the filled data with the *mask* corruption: a random fraction of the inputs
-   is hidden (set to the feature mean, 0 after standardization) and the model must reconstruct them from the
-   others, so it learns to fill in (Vincent et al. 2008; Gondara & Wang 2018);
+2. **train** an autoencoder with the *mask* corruption: a random fraction of the inputs is hidden (set to the
+   feature mean, 0 after standardization) and the model must reconstruct them from the others, so it learns
+   to fill in (Vincent et al. 2008; Gondara & Wang 2018). A model that takes missing values (``ae``,
+   ``missing_values=True``, set by the imputer) trains on the data with its NaN entries: they enter as 0 and
+   are left out of the loss, and the mask hides half as many again; other models train on the mean-filled
+   data, with the mask hiding as many entries as are missing;
 3. **iterate** :math:`n` times: reconstruct, and replace the missing entries only,
 
    .. math:: x^{(t+1)}_M = \mathrm{clip}\big(g(f(x^{(t)}))_M,\; l_M,\; u_M\big), \qquad x^{(t+1)}_O = x_O,
@@ -25,7 +28,8 @@ input's float dtype) wherever the input was not NaN.
 
 Real-valued models (``loss="mse"``, the default) see standardized data (``standardize="auto"``, for tabular
 data and images alike), so that the value the mask writes (0) is the feature mean, the same value the missing
-entries start from. Models without an input corruption (a VAE) are trained on the mean-filled data as they are.
+entries start from. Models without an input corruption (a VAE) are trained on the mean-filled data as they
+are, without the mask.
 
 References:
     Vincent, P., Larochelle, H., Bengio, Y. & Manzagol, P.-A. (2008). Extracting and Composing Robust

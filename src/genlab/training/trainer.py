@@ -199,8 +199,9 @@ class Trainer:
     def _checked(self, model: GenerativeModel, data: Any, what: str) -> Dataset:
         """Validate ``data`` (finite values, fits the model, range of the batch transform) once per fit."""
         accepts_missing = bool(getattr(model, "accepts_missing", False))  # NaN marks missing entries
-        ds = as_dataset(data, allow_nan=accepts_missing)
-        check_samples(ds.x, what=f"{what} {ds.info.name!r}", allow_nan=accepts_missing)
+        if isinstance(data, Dataset):  # a Dataset may have been built without checks
+            check_samples(data.x, what=f"{what} {data.info.name!r}", allow_nan=accepts_missing)
+        ds = as_dataset(data, allow_nan=accepts_missing)  # arrays are checked here, once
         model.check_data(ds.info)
         if self._needs_unit_range:
             lo, hi = ds.info.value_range

@@ -21,6 +21,7 @@ from ...nn import adam
 from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
 from ..base import Batch, GenerativeModel
+from ._common import fit_code_gaussian, require_unit_range
 
 
 def _identity(h: torch.Tensor) -> torch.Tensor:
@@ -183,9 +184,7 @@ class AE(GenerativeModel):
     @torch.no_grad()
     def fit_code_distribution(self, x: torch.Tensor, batch_size: int = 1024) -> None:
         """Fit the diagonal Gaussian that :meth:`sample` draws codes from to the codes of ``x``."""
-        codes = torch.cat([self.encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-        self.code_mean.copy_(codes.mean(0))
-        self.code_std.copy_(codes.std(0).clamp_min(1e-6) if len(codes) > 1 else torch.ones_like(self.code_std))
+        fit_code_gaussian(self, x, batch_size)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -216,11 +215,7 @@ class AE(GenerativeModel):
 
     def check_data(self, info: DatasetInfo) -> None:
         super().check_data(info)
-        lo, hi = info.value_range
-        if self.config.loss == "bce" and (lo < 0.0 or hi > 1.0):
-            raise DataError(
-                f"the bce loss needs data in [0, 1] but {info.name!r} spans [{lo:g}, {hi:g}]; "
-                "rescale it (scale='unit') or use loss='mse'"
-            )
+        if self.config.loss == "bce":
+            require_unit_range(info, "bce loss", "loss='mse'")
         if math.prod(info.sample_shape) and self.config.architecture == "conv" and len(info.sample_shape) != 3:
             raise DataError(f"the conv architecture needs images (C, H, W); {info.name!r} has {info.sample_shape}")

@@ -13,12 +13,13 @@ from torch import nn
 
 from ...config import BaseConfig, param
 from ...data.dataset import DatasetInfo
-from ...errors import ConfigError, DataError
+from ...errors import ConfigError
 from ...losses import reconstruction_error
 from ...nn import activation as make_activation
 from ...nn import adam
 from ...registry import register_model
 from ..base import Batch, GenerativeModel
+from ._common import fit_code_gaussian, require_unit_range
 
 
 @dataclass(frozen=True)
@@ -160,10 +161,8 @@ class StackedAE(GenerativeModel):
 
     # --- sampling ---------------------------------------------------------------------------------
     def on_train_end(self, x: torch.Tensor) -> None:
-        if self.stage is None:
-            codes = torch.cat([self.encode(x[i : i + 1024]) for i in range(0, len(x), 1024)])
-            self.code_mean.copy_(codes.mean(0))
-            self.code_std.copy_(codes.std(0).clamp_min(1e-6) if len(codes) > 1 else torch.ones_like(self.code_std))
+        if self.stage is None:  # after fine-tuning the whole stack, not after a pretraining stage
+            fit_code_gaussian(self, x)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -191,9 +190,5 @@ class StackedAE(GenerativeModel):
 
     def check_data(self, info: DatasetInfo) -> None:
         super().check_data(info)
-        lo, hi = info.value_range
-        if self.config.loss == "bce" and (lo < 0.0 or hi > 1.0):
-            raise DataError(
-                f"the bce loss needs data in [0, 1] but {info.name!r} spans [{lo:g}, {hi:g}]; "
-                "rescale it (scale='unit') or use loss='mse'"
-            )
+        if self.config.loss == "bce":
+            require_unit_range(info, "bce loss", "loss='mse'")

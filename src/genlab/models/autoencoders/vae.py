@@ -17,6 +17,7 @@ from ...nn import adam
 from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
 from ..base import Batch, GenerativeModel
+from ._common import require_unit_range
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -291,12 +292,8 @@ class VAE(GenerativeModel):
 
     def check_data(self, info: DatasetInfo) -> None:
         super().check_data(info)
-        lo, hi = info.value_range
-        if self.config.likelihood == "bernoulli" and (lo < 0.0 or hi > 1.0):
-            raise DataError(
-                f"the Bernoulli likelihood needs data in [0, 1] but {info.name!r} spans [{lo:g}, {hi:g}]; "
-                "rescale it (scale='unit') or use likelihood='gaussian'"
-            )
+        if self.config.likelihood == "bernoulli":
+            require_unit_range(info, "Bernoulli likelihood", "likelihood='gaussian'")
         if self.config.n_classes and not info.class_names:
             raise DataError(f"a conditional VAE needs labelled data; {info.name!r} has no labels")
         if self.config.n_classes and info.class_names and len(info.class_names) > self.config.n_classes:

@@ -1,0 +1,29 @@
+"""Small pieces the autoencoder models share."""
+
+from __future__ import annotations
+
+import torch
+
+from ...data.dataset import DatasetInfo
+from ...errors import DataError
+
+
+def require_unit_range(info: DatasetInfo, what: str, fix: str) -> None:
+    """A :class:`DataError` unless the data lie in [0, 1] (``what`` needs it; ``fix`` is the alternative option)."""
+    lo, hi = info.value_range
+    if lo < 0.0 or hi > 1.0:
+        raise DataError(
+            f"the {what} needs data in [0, 1] but {info.name!r} spans [{lo:g}, {hi:g}]; "
+            f"rescale it (scale='unit') or use {fix}"
+        )
+
+
+@torch.no_grad()
+def fit_code_gaussian(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1024) -> None:
+    """Set ``model.code_mean`` / ``model.code_std`` to the mean and spread of the codes of ``x``.
+
+    An autoencoder has no prior; its ``sample`` decodes codes drawn from this diagonal Gaussian.
+    """
+    codes = torch.cat([model.encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    model.code_mean.copy_(codes.mean(0))
+    model.code_std.copy_(codes.std(0).clamp_min(1e-6) if len(codes) > 1 else torch.ones_like(model.code_std))
