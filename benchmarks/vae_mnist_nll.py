@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import genlab
 from _common import write_result
-from genlab.training import Checkpoint, ProgressBar, Trainer
+from genlab.training import Checkpoint, LRSchedule, ProgressBar, Trainer
 from genlab.training import checkpoint as ckpt
 
 PAPER = {"elbo": 86.76, "iwae": 84.78}  # Burda et al. 2016, Table 1, one stochastic layer: VAE k=1 / IWAE k=50
@@ -36,6 +36,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=100)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument(
+        "--schedule", default="constant", choices=LRSchedule.KINDS, help="learning-rate annealing over the run"
+    )
+    ap.add_argument("--final-lr", type=float, default=1.0, help="the schedule's end factor (of --lr)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for training (default: torch's)")
     ap.add_argument("--activation", default="relu", help="the paper used tanh")
     ap.add_argument("--objective", choices=["elbo", "iwae"], default="elbo")
     ap.add_argument("--iwae-k", type=int, default=50)
@@ -60,7 +65,11 @@ def main() -> None:
         seed=args.seed,
         **extra,
     )
-    callbacks = [ProgressBar()] + ([Checkpoint(every_epochs=1)] if args.run_dir else [])
+    default_threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    callbacks = [ProgressBar(), LRSchedule(args.schedule, final=args.final_lr)]
+    callbacks += [Checkpoint(every_epochs=1)] if args.run_dir else []
     trainer = Trainer(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -74,6 +83,7 @@ def main() -> None:
     train_s = trainer.elapsed  # training time summed over resumed segments
     if args.save:
         model.save(args.save, overwrite=True)
+    torch.set_num_threads(default_threads)  # evaluation uses every core
     t0 = time.perf_counter()
     nll = -model.log_prob(x_test, k=args.k, generator=torch.Generator().manual_seed(1)).mean().item()
     eval_s = time.perf_counter() - t0
@@ -95,6 +105,8 @@ def main() -> None:
         test_elbo=round(elbo, 3),
         epochs=args.epochs,
         batch_size=args.batch_size,
+        lr=args.lr,
+        schedule=f"{args.schedule} to {args.final_lr:g} x lr",
         train_seconds=round(train_s, 1),
         eval_seconds=round(eval_s, 1),
         final_train_loss=trainer.history.rows[-1]["loss"],

@@ -61,6 +61,7 @@ def _settings(args: argparse.Namespace) -> dict:
         "early_stopping": args.early_stopping,
         "time_budget": args.time_budget,
         "tensorboard": args.tensorboard or None,
+        "lr_schedule": args.lr_schedule,
     }
     return {k: v for k, v in mapping.items() if v is not None}
 

@@ -103,6 +103,12 @@ def _add_training_args(t: argparse.ArgumentParser) -> None:
         metavar="MONITOR[:PATIENCE]",
         help="stop when MONITOR (e.g. val_loss) stops improving",
     )
+    t.add_argument(
+        "--lr-schedule",
+        default=None,
+        metavar="KIND[:FINAL[:WARMUP]]",
+        help="anneal the learning rate: cosine, exponential, linear or constant, to FINAL x lr (e.g. cosine:0.05)",
+    )
     t.add_argument("--time-budget", type=float, default=None, metavar="SECONDS", help="stop after SECONDS")
     t.add_argument("--tensorboard", action="store_true", help="log to RUN/tensorboard (needs tensorboard)")
     t.add_argument("--quiet", action="store_true", help="no progress output")

@@ -106,6 +106,39 @@ class Dataset:
         perm = torch.randperm(n, generator=generator)
         return self.subset(perm[n_second:]), self.subset(perm[:n_second])
 
+    def semi_supervised(self, n_labels: int, seed: int = 0, repeat: int = 1) -> Dataset:
+        """Keep the labels of ``n_labels`` samples, class-balanced, and mark the others unlabelled (``-1``).
+
+        For semi-supervised models (``ssvae``). The labelled samples are drawn with ``seed``: ``n_labels //
+        K`` of each of the ``K`` classes (the remainder goes to the first classes). ``repeat > 1`` appends
+        the labelled samples ``repeat - 1`` more times, so that they appear more often in the batches.
+        """
+        if self.y is None:
+            raise DataError("semi_supervised() needs a labelled dataset; this one has no labels")
+        classes = torch.unique(self.y[self.y >= 0])
+        if not 1 <= n_labels <= int((self.y >= 0).sum()):
+            raise DataError(
+                f"n_labels must be between 1 and the {int((self.y >= 0).sum())} labelled samples, got {n_labels}"
+            )
+        if repeat < 1:
+            raise DataError(f"repeat must be >= 1, got {repeat}")
+        g = torch.Generator().manual_seed(seed)
+        chosen = []
+        for i, c in enumerate(classes.tolist()):
+            members = torch.nonzero(self.y == c)[:, 0]
+            want = n_labels // len(classes) + (1 if i < n_labels % len(classes) else 0)
+            if want > len(members):
+                raise DataError(f"class {c} has {len(members)} samples, fewer than the {want} labels asked for")
+            chosen.append(members[torch.randperm(len(members), generator=g)[:want]])
+        keep = torch.cat(chosen).sort().values
+        y = torch.full_like(self.y, -1)
+        y[keep] = self.y[keep]
+        out = dataclasses.replace(self, y=y)
+        if repeat > 1:
+            extra = self.subset(keep.repeat(repeat - 1))
+            out = dataclasses.replace(out, x=torch.cat([out.x, extra.x]), y=torch.cat([y, extra.y]), extras={})
+        return out
+
     def with_x(self, x: torch.Tensor, value_range: tuple[float, float] | None = None) -> Dataset:
         """The same dataset with new samples (e.g. after a transform); the metadata follows."""
         info = dataclasses.replace(

@@ -126,7 +126,8 @@ def load(
         **options: source options, e.g. ``scale="symmetric"``, ``flatten=True``, ``binarize="static"``
             (images); ``n_samples``, ``std``, ``seed`` (toys); ``download``, ``mirrors`` (MNIST family);
             ``color``, ``image_size`` (folders); ``label_column``, ``allow_missing`` (tables). See each
-            loader's docstring.
+            loader's docstring. Any labelled source also takes ``n_labels`` (keep that many labels,
+            class-balanced, drawn with ``label_seed``; the rest become ``-1``, for semi-supervised models).
 
     Returns:
         A :class:`Dataset` whose ``info.value_range`` matches the returned values.
@@ -136,6 +137,10 @@ def load(
             bad split, unknown or invalid option, or any problem with the data itself (its subclasses
             ChecksumError and DatasetNotFoundError for files that are corrupt or missing).
     """
+    n_labels = options.pop("n_labels", None)
+    if n_labels is not None:
+        label_seed = options.pop("label_seed", 0)
+        return load(name_or_path, split, root, **options).semi_supervised(int(n_labels), seed=int(label_seed))
     if not isinstance(name_or_path, str | os.PathLike):
         raise DataError(f"load() takes a dataset name or a path, got {type(name_or_path).__name__}")
     key = _normalize(os.fspath(name_or_path))

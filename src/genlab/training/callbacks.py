@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
 import time
 from pathlib import Path
@@ -306,6 +307,68 @@ class TimeBudget(Callback):
     def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         if time.perf_counter() - self._t0 >= self.seconds:
             trainer.request_stop(f"time budget of {self.seconds:g}s used up")
+
+
+class LRSchedule(Callback):
+    """Anneal every optimizer's learning rate over the run: ``lr(t) = base_lr * factor(t)``.
+
+    ``t`` in ``[0, 1]`` is the fraction of the run's steps done (``step / total_steps``), so the schedule
+    follows ``epochs`` and ``max_steps`` and a resumed run continues it exactly (the factor depends only on
+    the step). The base rate of each parameter group is the one the model configured; it is kept in the
+    group as ``initial_lr`` and so travels in the optimizer state of every checkpoint.
+
+    Args:
+        kind: ``"cosine"`` (half a cosine from 1 to ``final``), ``"exponential"`` (``final ** t``),
+            ``"linear"`` (straight from 1 to ``final``) or ``"constant"``; or a callable ``t -> factor``.
+        final: the factor reached at the end of the run (e.g. 0.1 ends at a tenth of the base rate).
+        warmup: fraction of the run spent rising linearly from 0 to the base rate first.
+    """
+
+    KINDS = ("cosine", "exponential", "linear", "constant")
+
+    def __init__(self, kind: str | Any = "cosine", final: float = 0.0, warmup: float = 0.0) -> None:
+        if isinstance(kind, str) and kind not in self.KINDS:
+            raise ConfigError(f"unknown learning-rate schedule {kind!r}; choose one of {', '.join(self.KINDS)}")
+        if not callable(kind) and not isinstance(kind, str):
+            raise ConfigError(f"a learning-rate schedule is a name or a callable t -> factor, got {kind!r}")
+        if not 0.0 <= final <= 1.0:
+            raise ConfigError(f"the schedule's final factor must be in [0, 1], got {final}")
+        if kind == "exponential" and final <= 0.0:
+            raise ConfigError("an exponential schedule needs final > 0 (e.g. final=0.01)")
+        if not 0.0 <= warmup < 1.0:
+            raise ConfigError(f"warmup is a fraction of the run in [0, 1), got {warmup}")
+        self.kind, self.final, self.warmup = kind, final, warmup
+
+    def factor(self, t: float) -> float:
+        """The multiplier of the base learning rate at run fraction ``t``."""
+        t = min(max(t, 0.0), 1.0)
+        if self.warmup and t < self.warmup:
+            return t / self.warmup
+        u = (t - self.warmup) / (1.0 - self.warmup)
+        if callable(self.kind):
+            return float(self.kind(u))
+        if self.kind == "cosine":
+            return self.final + (1.0 - self.final) * 0.5 * (1.0 + math.cos(math.pi * u))
+        if self.kind == "exponential":
+            return self.final**u
+        if self.kind == "linear":
+            return 1.0 + (self.final - 1.0) * u
+        return 1.0
+
+    def _apply(self, trainer: Trainer) -> None:
+        f = self.factor(trainer.step / max(trainer.total_steps, 1))
+        for opt in trainer.optimizers:
+            for group in opt.param_groups:
+                group["lr"] = group["initial_lr"] * f
+
+    def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
+        for opt in trainer.optimizers:
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        self._apply(trainer)
+
+    def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
+        self._apply(trainer)
 
 
 class TensorBoard(Callback):

@@ -37,7 +37,16 @@ from ..data.dataset import Dataset
 from ..errors import ConfigError, RunExistsError, TrainingError
 from ..models.base import GenerativeModel
 from ..registry import get_model
-from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar, SampleGrid, TensorBoard, TimeBudget
+from .callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    LRSchedule,
+    ProgressBar,
+    SampleGrid,
+    TensorBoard,
+    TimeBudget,
+)
 from .layerwise import pretrain_layerwise, supports_layerwise
 from .trainer import Trainer
 
@@ -71,6 +80,7 @@ class TrainSettings:
     early_stopping: str | None = None  # "monitor:patience[:min|max]"
     time_budget: float | None = None
     tensorboard: bool = False
+    lr_schedule: str | None = None  # "kind[:final[:warmup]]", e.g. "cosine:0.05"
 
 
 def default_run_dir(model_name: str, data_name: str, base: str | Path = "runs") -> Path:
@@ -104,6 +114,19 @@ def _parse_early_stopping(spec: str) -> EarlyStopping:
     except ValueError as exc:
         raise ConfigError(f"early stopping takes MONITOR[:PATIENCE[:min|max]], got {spec!r}") from exc
     return EarlyStopping(monitor=monitor, patience=patience, mode=mode)
+
+
+def parse_lr_schedule(spec: str) -> LRSchedule:
+    """``"KIND[:FINAL[:WARMUP]]"`` (e.g. ``"cosine:0.05"``) -> an :class:`LRSchedule` callback."""
+    parts = spec.split(":")
+    try:
+        final = float(parts[1]) if len(parts) > 1 else (0.01 if parts[0] == "exponential" else 0.0)
+        warmup = float(parts[2]) if len(parts) > 2 else 0.0
+    except ValueError as exc:
+        raise ConfigError(f"a learning-rate schedule is KIND[:FINAL[:WARMUP]], e.g. cosine:0.05; got {spec!r}") from exc
+    if len(parts) > 3:
+        raise ConfigError(f"a learning-rate schedule is KIND[:FINAL[:WARMUP]], e.g. cosine:0.05; got {spec!r}")
+    return LRSchedule(parts[0], final=final, warmup=warmup)
 
 
 def _build_config(entry, config: BaseConfig | dict | str | Path | None, overrides, data: Dataset) -> BaseConfig:
@@ -163,7 +186,7 @@ def train(
         callbacks: extra callbacks.
         **settings: fields of :class:`TrainSettings` (epochs, batch_size, seed, max_steps, batch_transform,
             val_fraction, checkpoint_every_steps, checkpoint_every_epochs, sample_every, early_stopping,
-            time_budget, tensorboard).
+            time_budget, tensorboard, lr_schedule).
     """
     unknown = set(settings) - set(TrainSettings.__dataclass_fields__)
     if unknown:
@@ -241,6 +264,8 @@ def train(
         cbs.append(_parse_early_stopping(st.early_stopping))
     if st.time_budget:
         cbs.append(TimeBudget(st.time_budget))
+    if st.lr_schedule:
+        cbs.append(parse_lr_schedule(st.lr_schedule))
     if st.tensorboard:
         cbs.append(TensorBoard())
     cbs.extend(callbacks or [])

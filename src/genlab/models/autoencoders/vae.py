@@ -13,7 +13,7 @@ from ...config import BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_normal_std_normal
-from ...nn import adam
+from ...nn import adam, mlp
 from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
 from ..base import Batch, GenerativeModel
@@ -40,6 +40,13 @@ class VAEConfig(BaseConfig):
     objective: Literal["elbo", "iwae"] = param("elbo", help="train on the ELBO or the k-sample IWAE bound")
     k: int = param(1, ge=1, help="importance samples per input for the IWAE objective")
     n_classes: int = param(0, ge=0, help="> 0: a conditional VAE on labels 0..n_classes-1 (cvae)")
+    semi_supervised: bool = param(
+        False, help="M2 (ssvae): also learn q(y|x); labels -1 mark unlabelled samples, whose y is summed out"
+    )
+    classifier_dims: tuple[int, ...] = param((500,), ge=1, help="semi_supervised: hidden widths of q(y|x)")
+    classifier_weight: float = param(
+        1.0, ge=0, help="semi_supervised: weight alpha of the cross-entropy of q(y|x) on labelled samples"
+    )
     lr: float = param(1e-3, gt=0, help="Adam learning rate")
     weight_decay: float = param(0.0, ge=0)
 
@@ -50,13 +57,17 @@ class VAEConfig(BaseConfig):
             raise ConfigError(f"VAEConfig.architecture='conv' needs image data (C, H, W), got {self.data_shape}")
         if self.objective == "iwae" and self.beta != 1.0:
             raise ConfigError("the IWAE objective is a bound on log p(x) only with beta = 1")
+        if self.semi_supervised and self.n_classes < 2:
+            raise ConfigError("semi_supervised=True needs the number of classes: set n_classes (e.g. 10)")
+        if self.semi_supervised and self.objective != "elbo":
+            raise ConfigError("the semi-supervised VAE (M2) trains on the ELBO: set objective='elbo'")
 
 
 @register_model(
     "vae",
     config=VAEConfig,
     description="variational autoencoder (MLP or conv; Bernoulli or Gaussian p(x|z); ELBO or IWAE)",
-    presets={"cvae": {"n_classes": 10}},
+    presets={"cvae": {"n_classes": 10}, "ssvae": {"n_classes": 10, "semi_supervised": True}},
 )
 class VAE(GenerativeModel):
     r"""Variational autoencoder (Kingma & Welling 2014), its importance-weighted bound (Burda et al. 2016)
@@ -80,11 +91,27 @@ class VAE(GenerativeModel):
     With ``n_classes > 0`` encoder and decoder also see a one-hot label ``y``: :math:`q(z|x, y)`,
     :math:`p(x|z, y)`, and ``sample(n, labels=...)`` draws digits of the requested classes.
 
+    With ``semi_supervised=True`` (the ``ssvae`` preset) it is the M2 model of Kingma et al. (2014): a
+    classifier :math:`q(y|x)` is learned too, and :math:`p(y)` is uniform over the ``K`` classes. A
+    labelled sample contributes the bound on :math:`\log p(x, y)`,
+    :math:`\mathcal{L}(x, y) = E_{q(z|x,y)}[\log p(x|y,z) + \log p(y) + \log p(z) - \log q(z|x,y)]`,
+    and an unlabelled one the bound on :math:`\log p(x)` with ``y`` summed out,
+    :math:`\mathcal{U}(x) = \sum_y q(y|x)\,\mathcal{L}(x, y) + H(q(y|x))`. Training minimises
+
+    .. math::
+        -\frac{1}{B}\Big[\sum_{\text{labelled}} \big(\mathcal{L}(x, y) + \alpha \log q(y|x)\big)
+        + \sum_{\text{unlabelled}} \mathcal{U}(x)\Big],
+
+    where the labels of unlabelled samples are ``-1`` and :math:`\alpha` is ``classifier_weight``.
+    ``predict`` / ``predict_proba`` classify with :math:`q(y|x)`.
+
     References:
         Kingma, D. P. & Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
         Burda, Y., Grosse, R. & Salakhutdinov, R. (2016). Importance Weighted Autoencoders. ICLR.
         Sohn, K., Lee, H. & Yan, X. (2015). Learning Structured Output Representation using Deep
         Conditional Generative Models. NeurIPS.
+        Kingma, D. P., Mohamed, S., Rezende, D. J. & Welling, M. (2014). Semi-Supervised Learning with
+        Deep Generative Models. NeurIPS.
     """
 
     def __init__(self, config: VAEConfig) -> None:
@@ -100,6 +127,8 @@ class VAE(GenerativeModel):
                 self.register_buffer("log_obs_std", log_std)
         else:
             self.log_obs_std = None
+        if c.semi_supervised:
+            self.classifier = mlp(math.prod(c.data_shape), c.classifier_dims, c.n_classes, act=c.activation)
 
     @property
     def output_range(self) -> tuple[float, float] | None:  # type: ignore[override]
@@ -163,7 +192,12 @@ class VAE(GenerativeModel):
     def elbo(
         self, x: torch.Tensor, generator: torch.Generator | None = None, y: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """A one-sample Monte-Carlo estimate of the ELBO in nats per sample, ``(B,)`` (beta not applied)."""
+        """A one-sample Monte-Carlo estimate of the ELBO in nats per sample, ``(B,)`` (beta not applied).
+
+        For a semi-supervised VAE without labels it is the bound ``U(x)`` with the class summed out.
+        """
+        if self.config.semi_supervised and y is None:
+            return self.unlabelled_bound(x, generator)
         rec, kl = self.elbo_terms(x, generator, y)
         return rec - kl
 
@@ -240,6 +274,8 @@ class VAE(GenerativeModel):
         """The training objective on a batch: ``-mean(E_q[log p(x|z)] - beta KL)``, or ``-mean(L_k)`` for IWAE."""
         if self.config.objective == "iwae":
             return -self.iwae_bound(x, self.config.k, generator, y).mean()
+        if self.config.semi_supervised and y is None:
+            return -self.unlabelled_bound(x, generator).mean()
         rec, kl = self.elbo_terms(x, generator, y)
         return -(rec - self.config.beta * kl).mean()
 
@@ -261,6 +297,64 @@ class VAE(GenerativeModel):
         z = torch.randn((n, self.config.latent_dim), generator=self.rng(generator))
         return self.decode(z, labels if self.config.n_classes else None)
 
+    # --- semi-supervised (M2) ------------------------------------------------------------------------
+    def class_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the classifier ``q(y|x)``, ``(B, n_classes)`` (semi-supervised models only)."""
+        if not self.config.semi_supervised:
+            raise ConfigError("only a semi-supervised VAE (semi_supervised=True, the ssvae preset) classifies")
+        return self.classifier(x.reshape(x.shape[0], -1))
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+        """Class probabilities ``q(y|x)``, ``(B, n_classes)``."""
+        return torch.cat([self.class_logits(x[i : i + batch_size]).softmax(1) for i in range(0, len(x), batch_size)])
+
+    def predict(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+        """The most probable class under ``q(y|x)``, ``(B,)``."""
+        return self.predict_proba(x, batch_size).argmax(1)
+
+    def labelled_bound(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """One-sample estimate of the bound on ``log p(x, y)`` (``beta`` applied), ``(B,)``."""
+        rec, kl = self.elbo_terms(x, generator, y)
+        return rec - self.config.beta * kl - math.log(self.config.n_classes)
+
+    def unlabelled_bound(
+        self, x: torch.Tensor, generator: torch.Generator | None = None, logits: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``U(x) = sum_y q(y|x) L(x, y) + H(q(y|x))``, the bound on ``log p(x)`` with y summed out, ``(B,)``."""
+        b, k = x.shape[0], self.config.n_classes
+        if logits is None:
+            logits = self.class_logits(x)
+        ys = torch.arange(k).repeat_interleave(b)  # every sample with every class, class-major
+        bounds = self.labelled_bound(x.repeat(k, *([1] * (x.dim() - 1))), ys, generator).reshape(k, b).T
+        log_q = logits.log_softmax(1)
+        q = log_q.exp()
+        return (q * (bounds - log_q)).sum(1)
+
+    def _semi_supervised_step(self, batch: Batch, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+        x, y = batch.x, batch.y
+        if y is None:
+            y = torch.full((x.shape[0],), -1, dtype=torch.long)
+        lab = y >= 0
+        logits = self.class_logits(x)
+        total = x.new_zeros(())
+        out: dict[str, Any] = {}
+        if lab.any():
+            ce = F.cross_entropy(logits[lab], y[lab], reduction="sum")
+            total = total - self.labelled_bound(x[lab], y[lab]).sum() + self.config.classifier_weight * ce
+            n_lab = int(lab.sum())
+            out["ce"] = ce.detach() / n_lab
+            out["acc"] = (logits[lab].argmax(1) == y[lab]).float().mean()
+        if not lab.all():
+            unl = ~lab
+            total = total - self.unlabelled_bound(x[unl], logits=logits[unl]).sum()
+        loss = total / x.shape[0]
+        self.optimize(loss, optimizer)
+        out["loss"] = loss.detach()
+        return out
+
     # --- training ---------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         return [adam(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)]
@@ -269,6 +363,8 @@ class VAE(GenerativeModel):
         return batch.y if self.config.n_classes else None
 
     def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
+        if self.config.semi_supervised:
+            return self._semi_supervised_step(batch, optimizers[0])
         y = self._labels(batch)
         if self.config.objective == "iwae":
             loss = -self.iwae_bound(batch.x, self.config.k, y=y).mean()
@@ -281,6 +377,14 @@ class VAE(GenerativeModel):
 
     @torch.no_grad()
     def validation_step(self, batch: Batch) -> dict[str, Any]:
+        if self.config.semi_supervised:
+            if batch.y is None or (batch.y < 0).any():
+                return {"loss": -self.unlabelled_bound(batch.x).mean()}
+            logits = self.class_logits(batch.x)
+            return {
+                "loss": -self.labelled_bound(batch.x, batch.y).mean(),
+                "acc": (logits.argmax(1) == batch.y).float().mean(),
+            }
         y = self._labels(batch)
         rec, kl = self.elbo_terms(batch.x, y=y)
         return {"loss": self.loss(batch.x, y=y), "elbo": (rec - kl).mean()}
@@ -288,6 +392,8 @@ class VAE(GenerativeModel):
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         g = self.rng(generator)
         y = torch.randint(0, self.config.n_classes, (n,), generator=g) if self.config.n_classes else None
+        if y is not None and self.config.semi_supervised:  # about half of them unlabelled
+            y = torch.where(torch.rand(n, generator=g) < 0.5, -1, y)
         return Batch(torch.rand((n, *self.data_shape), generator=g), y)
 
     def check_data(self, info: DatasetInfo) -> None:
@@ -295,7 +401,12 @@ class VAE(GenerativeModel):
         if self.config.likelihood == "bernoulli":
             require_unit_range(info, "Bernoulli likelihood", "likelihood='gaussian'")
         if self.config.n_classes and not info.class_names:
-            raise DataError(f"a conditional VAE needs labelled data; {info.name!r} has no labels")
+            what = (
+                "a semi-supervised VAE needs some labelled samples (label the others -1)"
+                if self.config.semi_supervised
+                else "a conditional VAE needs labelled data"
+            )
+            raise DataError(f"{what}; {info.name!r} has no labels")
         if self.config.n_classes and info.class_names and len(info.class_names) > self.config.n_classes:
             raise DataError(
                 f"{info.name!r} has {len(info.class_names)} classes but the model was built for "
