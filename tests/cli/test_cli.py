@@ -92,6 +92,7 @@ def test_sample_png_npy_csv(run_dir, tmp_path):
         (["sample", "/nonexistent/run", "--out", "x.png"], ["does not exist"]),
         (["train", "--resume"], ["--resume needs --out"]),
         (["train", "vae", "--epochs", "many"], ["invalid int value"]),
+        (["train", "vae", "--lr-schedule", "cosin"], ["unknown learning-rate schedule 'cosin'"]),
     ],
 )
 def test_user_errors_are_one_or_two_lines(args, fragments, tmp_path):
@@ -173,3 +174,15 @@ def test_resume_refuses_to_change_recorded_settings(run_dir, tmp_path):
     shutil.copytree(run_dir, copy)
     r = genlab("train", "--out", str(copy), "--resume", "--batch-size", "7")
     assert_user_error(r, "keeps its recorded batch_size (128)")
+
+
+@pytest.mark.parametrize(("model", "data_opt"), [("cvae", []), ("ssvae", ["--data-opt", "n_labels=50"])])
+def test_conditional_and_semi_supervised_vaes_train_from_the_cli(model, data_opt, tmp_path):
+    r = genlab(
+        "train", model, "--epochs", "2", "--set", "hidden_dims=32", "--set", "latent_dim=4",
+        "--lr-schedule", "cosine:0.1", *data_opt, "--out", str(tmp_path / "run"), "--quiet",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "run" / "reconstructions.png").is_file() and (tmp_path / "run" / "samples.png").is_file()
+    recorded = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert recorded["settings"]["lr_schedule"] == "cosine:0.1"

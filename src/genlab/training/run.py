@@ -354,7 +354,8 @@ def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, s
     x = show.x[:32]
     if hasattr(model, "reconstruct") and x.ndim == 4:
         with torch.no_grad():
-            rec = model.reconstruct(x).reshape(x.shape)
+            conditional = getattr(model.config, "n_classes", 0) and show.y is not None
+            rec = (model.reconstruct(x, show.y[:32]) if conditional else model.reconstruct(x)).reshape(x.shape)
         rows = [t for i in range(0, len(x), 16) for t in (x[i : i + 16], rec[i : i + 16])]  # originals above recons
         files["reconstructions"] = plotting.save_image_grid(
             torch.cat(rows), run_dir / "reconstructions.png", nrow=16, value_range=lo_hi

@@ -155,9 +155,19 @@ class VAE(GenerativeModel):
         mean, logvar = h.chunk(2, dim=1)
         return mean, logvar
 
+    def _known_labels(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor | None:
+        """For a semi-supervised VAE, fill missing labels (``None`` or ``-1``) with the classifier's guess."""
+        if not self.config.semi_supervised:
+            return y
+        guess = self.class_logits(x).argmax(1)
+        return guess if y is None else torch.where(torch.as_tensor(y) < 0, guess, torch.as_tensor(y))
+
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """The code of ``x``: the posterior mean, ``(B, latent_dim)``."""
-        return self.posterior(x, y)[0]
+        """The code of ``x``: the posterior mean, ``(B, latent_dim)``.
+
+        A semi-supervised VAE encodes unlabelled samples (``y`` None or ``-1``) with its predicted class.
+        """
+        return self.posterior(x, self._known_labels(x, y))[0]
 
     def decoder_output(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Raw decoder output shaped like the data: logits (Bernoulli) or means (Gaussian)."""
@@ -282,6 +292,7 @@ class VAE(GenerativeModel):
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """``decode(mean of q(z|x))``: a deterministic reconstruction shaped like ``x``."""
+        y = self._known_labels(x, y)
         return self.decode(self.encode(x, y), y).reshape(x.shape)
 
     @torch.no_grad()

@@ -1,0 +1,113 @@
+"""Semi-supervised MNIST with the M2 model and M1+M2 (Kingma et al. 2014), 100 and 1,000 labels.
+
+M1 is a VAE trained without labels on all 60,000 training images (784-``--m1-hidden``-``--m1-hidden``-50,
+Bernoulli likelihood, dynamic binarization). M2 (``ssvae``: a class-conditional VAE with a classifier
+q(y|x), the class summed out for unlabelled samples) is then trained on M1's posterior means, a
+50-dimensional code per image (Gaussian likelihood with learned scales), with only ``n`` labels kept
+(class-balanced, seeded; the labelled codes repeated ``--repeat`` times so every batch holds some). The test
+error is that of q(y|x) on the codes of the 10,000 test images. ``--direct`` trains M2 on the pixels instead
+(M2 alone in the paper). Targets: M1+M2 3.33% (100 labels) and 2.40% (1,000 labels); M2 alone 11.97% / 3.60%.
+
+Usage: GENLAB_DATA=../shared/data/mnist python benchmarks/ssvae_mnist.py [--m1-epochs 30] [--m2-epochs 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import genlab
+from _common import write_result
+from genlab.training import LRSchedule, ProgressBar, Trainer
+
+TARGETS = {"m1m2": {100: 3.33, 1000: 2.40}, "m2": {100: 11.97, 1000: 3.60}}
+
+
+def train_m1(args, train) -> tuple[genlab.models.autoencoders.VAE, float]:
+    path = Path(args.m1_cache) if args.m1_cache else None
+    if path is not None and (path / "config.json").exists():
+        return genlab.load(path), 0.0
+    m1 = genlab.create("vae", data_shape=(1, 28, 28), hidden_dims=(args.m1_hidden,) * 2, latent_dim=50, seed=args.seed)
+    t = time.perf_counter()
+    cbs = [ProgressBar(), LRSchedule("cosine", final=0.05)]
+    Trainer(
+        epochs=args.m1_epochs, batch_size=100, seed=args.seed, batch_transform="dynamic_binarize", callbacks=cbs
+    ).fit(m1, train)
+    seconds = time.perf_counter() - t
+    if path is not None:
+        m1.save(path, overwrite=True)
+    return m1, seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--m1-epochs", type=int, default=30)
+    ap.add_argument("--m1-hidden", type=int, default=500)
+    ap.add_argument("--m1-cache", default=None, help="save M1 here, or load it from here if present")
+    ap.add_argument("--m2-epochs", type=int, default=50)
+    ap.add_argument("--labels", type=int, nargs="+", default=[100, 1000])
+    ap.add_argument("--repeat", type=int, default=0, help="labelled copies (default: a tenth of each batch labelled)")
+    ap.add_argument("--classifier-weight", type=float, default=10.0)
+    ap.add_argument("--direct", action="store_true", help="M2 on the pixels (no M1)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    train = genlab.data.load("mnist", split="train", download=False)
+    test = genlab.data.load("mnist", split="test", download=False)
+    m1_seconds = 0.0
+    if args.direct:
+        x_train, x_test = train.x, test.x
+        m2_kw = dict(data_shape=(1, 28, 28), hidden_dims=(500,), likelihood="bernoulli")
+        transform = "dynamic_binarize"
+    else:
+        m1, m1_seconds = train_m1(args, train)
+        with torch.no_grad():
+            x_train, x_test = m1.encode(train.x), m1.encode(test.x)
+        m2_kw = dict(data_shape=(50,), hidden_dims=(500,), likelihood="gaussian", learn_obs_std=True, obs_std=1.0)
+        transform = None
+    method = "m2" if args.direct else "m1m2"
+    codes = train.with_x(x_train, value_range=(float(x_train.min()), float(x_train.max())))
+    results = {}
+    for n in args.labels:
+        repeat = args.repeat or max(1, round(len(codes) / (9 * n)))  # labelled rows ~ 10% of the data
+        data = codes.semi_supervised(n, seed=args.seed, repeat=repeat)
+        m2 = genlab.create(
+            "ssvae",
+            latent_dim=50,
+            classifier_dims=(500,),
+            classifier_weight=args.classifier_weight,
+            seed=args.seed,
+            **m2_kw,
+        )
+        t = time.perf_counter()
+        cbs = [ProgressBar(), LRSchedule("cosine", final=0.05)]
+        Trainer(epochs=args.m2_epochs, batch_size=100, seed=args.seed, batch_transform=transform, callbacks=cbs).fit(
+            m2, data
+        )
+        seconds = time.perf_counter() - t
+        err = 100 * float((m2.predict(x_test) != test.y).float().mean())
+        results[n] = {"test_error": round(err, 2), "seconds": round(seconds, 1), "repeat": repeat}
+        print(f"{method} {n} labels: test error {err:.2f}% (target {TARGETS[method][n]}%), {seconds:.0f}s", flush=True)
+    first = args.labels[0]
+    write_result(
+        f"ssvae_mnist_{method}",
+        value=results[first]["test_error"],
+        unit=f"test error % with {first} labels",
+        anchor=f"Kingma et al. 2014, {'M1+M2' if method == 'm1m2' else 'M2'}, {first} labels",
+        anchor_value=TARGETS[method].get(first),
+        results=results,
+        targets=TARGETS[method],
+        m1_epochs=0 if args.direct else args.m1_epochs,
+        m1_seconds=round(m1_seconds, 1),
+        m2_epochs=args.m2_epochs,
+        classifier_weight=args.classifier_weight,
+        command="GENLAB_DATA=../shared/data/mnist python benchmarks/ssvae_mnist.py " + " ".join(sys.argv[1:]),
+    )
+
+
+if __name__ == "__main__":
+    main()
