@@ -343,12 +343,13 @@ class Imputer(OneToOneFeatureMixin, TransformerMixin, _AutoencoderEstimator):
         n_iter: reconstruct-and-replace iterations (0: mean imputation; 2-3 are usually best).
         mask_level: fraction of inputs hidden while training (``None``: the missing fraction of ``X``).
         clip: keep filled values within the range each feature took in training.
+        indicator: also give the autoencoder an indicator of the missing entries (one pass then fills them).
         Other arguments: as :class:`AnomalyDetector`.
     """
 
     _app_class = imputation.Imputer
     _allow_nan = True
-    _app_params = ("n_iter", "mask_level", "clip")
+    _app_params = ("n_iter", "mask_level", "clip", "indicator")
 
     def __init__(
         self,
@@ -362,6 +363,7 @@ class Imputer(OneToOneFeatureMixin, TransformerMixin, _AutoencoderEstimator):
         n_iter: int = 3,
         mask_level: float | None = None,
         clip: bool = True,
+        indicator: bool = True,
         standardize: bool | str = "auto",
         model_params: dict[str, Any] | None = None,
         random_state: int | np.random.RandomState | None = None,
@@ -376,6 +378,7 @@ class Imputer(OneToOneFeatureMixin, TransformerMixin, _AutoencoderEstimator):
         self.n_iter = n_iter
         self.mask_level = mask_level
         self.clip = clip
+        self.indicator = indicator
         self.standardize = standardize
         self.model_params = model_params
         self.random_state = random_state

@@ -33,6 +33,7 @@ def test_beats_column_means_on_digit_images_and_keeps_observed_values(digits):
     assert imp.model.config.corruption == "mask"
     assert imp.model.config.missing_values  # trains on the NaN entries as missing, the mask hides half as many again
     assert imp.model.config.corruption_level == pytest.approx(imp.missing_fraction / 2)
+    assert imp.model.config.missing_indicator  # and knows which entries are missing
     out = imp.transform(x_test)
     assert out.dtype == torch.float32 and out.shape == test.x.shape
     assert torch.equal(out[~missing], x_test[~missing])  # observed entries exactly
@@ -89,3 +90,22 @@ def test_save_load_and_vae_imputer(tmp_path, digits):
     back = Imputer.load(imp.save(tmp_path / "imp"))
     assert torch.equal(back.fill_values, imp.fill_values)
     assert torch.equal(back.transform(x_test), imp.transform(x_test))
+
+
+def test_the_missing_indicator_helps_and_is_what_the_encoder_sees(digits):
+    train, test = digits
+    x_train, _ = _hide(train.x, 0.5, seed=0)
+    x_test, missing = _hide(test.x, 0.5, seed=1)
+    kw = dict(latent_dim=16, hidden_dims=(128,), epochs=40, batch_size=64, seed=0)
+    told = Imputer(**kw).fit(x_train)
+    blind = Imputer(indicator=False, **kw).fit(x_train)
+    assert not blind.model.config.missing_indicator
+    err_told = _rmse(told.transform(x_test), test.x, missing)
+    err_blind = _rmse(blind.transform(x_test), test.x, missing)
+    assert err_told < 0.95 * err_blind, (err_told, err_blind)
+    # the encoder's input is (values with missing entries at 0, indicators): 2 x 64 features for 8x8 digits
+    m = told.model
+    assert m.encoder.blocks[0][0].in_features == 128
+    x = told.scaler.transform(x_test[:4])
+    explicit = torch.cat([torch.nan_to_num(x, nan=0.0), torch.isnan(x).float()], 1)
+    assert torch.allclose(m.encode(x), m.encoder(explicit))

@@ -107,3 +107,19 @@ def test_missing_values_are_left_out_of_the_loss():
     plain = genlab.create("ae", data_shape=(4,), hidden_dims=(8,), latent_dim=2, seed=0)
     with pytest.raises(DataError, match="NaN"):
         Trainer(epochs=1).fit(plain, data)
+
+
+def test_missing_indicator_needs_missing_values_and_a_mask():
+    with pytest.raises(ConfigError, match="missing_values=True"):
+        AEConfig(missing_indicator=True)
+    with pytest.raises(ConfigError, match="corruption='mask'"):
+        AEConfig(missing_values=True, missing_indicator=True, corruption="gaussian")
+    m = genlab.create(
+        "ae", data_shape=(1, 4, 4), hidden_dims=(8,), latent_dim=2, missing_values=True, missing_indicator=True,
+        corruption="mask", corruption_level=0.3, seed=0,
+    )  # fmt: skip
+    x = torch.rand(6, 1, 4, 4)
+    x[0, 0, 0, 0] = float("nan")
+    m.generator = torch.Generator().manual_seed(0)
+    out = m.training_step(genlab.models.base.Batch(x), m.configure_optimizers(), 0)
+    assert torch.isfinite(out["loss"]) and torch.isfinite(m.encode(x)).all()

@@ -8,6 +8,7 @@ from genlab.data.dataset import DatasetInfo
 from genlab.errors import ConfigError, DataError
 from genlab.losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_normal_std_normal
 from genlab.models import VAE, VAEConfig
+from genlab.models.base import Batch
 
 
 def tiny(**kw) -> VAE:
@@ -187,3 +188,26 @@ def test_log_weights_agree_with_the_per_sample_likelihood(likelihood):
         log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(1)
         expected = m.log_likelihood(m.decoder_output(z), x) + log_pz - log_q
         assert torch.allclose(w[i], expected, atol=1e-4)
+
+
+def test_active_units_follow_the_variance_of_the_posterior_mean():
+    m = genlab.create("vae", data_shape=(6,), hidden_dims=(), latent_dim=3, likelihood="gaussian", seed=0)
+    with torch.no_grad():  # unit 0 reads the input, units 1 and 2 ignore it
+        w = m.encoder.blocks[0].weight
+        w.zero_()
+        w[0, 0] = 1.0
+    x = torch.randn(500, 6, generator=torch.Generator().manual_seed(0))
+    assert m.active_units(x).tolist() == [True, False, False]
+    assert m.active_units(x * 0.01).tolist() == [False, False, False]  # variance 1e-4 < 0.01
+
+
+def test_kl_warmup_ramps_the_kl_weight_from_zero_to_beta():
+    m = genlab.create("vae", data_shape=(1, 4, 4), hidden_dims=(8,), latent_dim=2, beta=2.0, kl_warmup_steps=10)
+    assert [m.kl_weight(s) for s in (0, 5, 10, 50)] == [0.0, 1.0, 2.0, 2.0]
+    assert genlab.create("vae", data_shape=(1, 4, 4), hidden_dims=(8,), latent_dim=2).kl_weight(0) == 1.0
+    x = torch.rand(8, 1, 4, 4)
+    m.generator = torch.Generator().manual_seed(0)
+    out = m.training_step(Batch(x), m.configure_optimizers(), 0)
+    assert torch.allclose(out["loss"], out["recon"])  # step 0: the KL term has weight 0
+    with pytest.raises(ConfigError, match="warm-up"):
+        VAEConfig(kl_warmup_steps=5, objective="iwae", k=3)

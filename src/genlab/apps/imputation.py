@@ -19,9 +19,15 @@ observed ones:
    model with unbounded outputs the map from one iterate to the next need not be a contraction, and
    without the clip a few features can run away over many iterations.
 
-A few iterations are best: on 8x8 digits with 30% missing pixels the error falls from the first to the
-second or third iteration and then slowly rises again, as each pass smooths the filled values a little
-more (hence ``n_iter=3``).
+With ``indicator=True`` (the default, for models that take missing values) the encoder also receives an
+indicator per entry, 1 where the value is missing (the entries the mask hides while training are flagged
+the same way), so it knows which inputs to trust instead of guessing from a mean-valued pixel; one
+reconstruction then fills the missing entries (``n_iter`` >= 1; 0 still gives mean imputation). On MNIST
+with half the pixels missing this cut the RMSE from 0.194 to 0.154 (``benchmarks/imputation.py``).
+
+Without the indicator, a few iterations are best: on 8x8 digits with 30% missing pixels the error falls
+from the first to the second or third iteration and then slowly rises again, as each pass smooths the
+filled values a little more (hence ``n_iter=3``).
 
 Observed entries are never changed: the result holds exactly the input's values (bit for bit, in the
 input's float dtype) wherever the input was not NaN.
@@ -59,6 +65,8 @@ class Imputer(AutoencoderApp):
         mask_level: fraction of the inputs the mask corruption hides while training; ``None`` uses the
             fraction missing in the training data, kept within [0.1, 0.9].
         clip: keep each filled value within the range its feature took in the training data.
+        indicator: tell the model which entries are missing (an indicator per entry; models with
+            ``missing_values`` only, e.g. ``ae``); the missing entries are then filled in one pass.
         **kwargs: the settings of :class:`~genlab.apps._base.AutoencoderApp`.
 
     Attributes:
@@ -70,9 +78,19 @@ class Imputer(AutoencoderApp):
     _reserved = ("corruption", "corruption_level")
 
     def __init__(
-        self, model: str = "ae", *, n_iter: int = 3, mask_level: float | None = None, clip: bool = True, **kwargs: Any
+        self,
+        model: str = "ae",
+        *,
+        n_iter: int = 3,
+        mask_level: float | None = None,
+        clip: bool = True,
+        indicator: bool = True,
+        **kwargs: Any,
     ) -> None:
         super().__init__(model, **kwargs)
+        if not isinstance(indicator, bool):
+            raise ConfigError(f"indicator must be True or False, got {indicator!r}")
+        self.indicator = indicator
         if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
             raise ConfigError(f"n_iter must be an integer >= 0, got {n_iter!r}")
         if mask_level is not None and (
@@ -90,7 +108,13 @@ class Imputer(AutoencoderApp):
         self.missing_fraction = 0.0
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "n_iter": self.n_iter, "mask_level": self.mask_level, "clip": self.clip}
+        return {
+            **super().settings(),
+            "n_iter": self.n_iter,
+            "mask_level": self.mask_level,
+            "clip": self.clip,
+            "indicator": self.indicator,
+        }
 
     def _app_config(self) -> dict[str, Any]:
         if "corruption" not in get_model(self.model_name).config_cls.__dataclass_fields__:
@@ -100,7 +124,7 @@ class Imputer(AutoencoderApp):
         # the mask then hides half as many again; a model fed mean-filled data hides as many as are missing
         default = self.missing_fraction / 2 if takes_nan else self.missing_fraction
         level = self.mask_level if self.mask_level is not None else min(max(default, 0.1), 0.9)
-        extra = {"missing_values": True} if takes_nan else {}
+        extra = {"missing_values": True, "missing_indicator": self.indicator} if takes_nan else {}
         return {"corruption": "mask", "corruption_level": level, **extra}
 
     def _use_standardizer(self, x: torch.Tensor, model: Any) -> bool:
@@ -156,8 +180,9 @@ class Imputer(AutoencoderApp):
         z = self.scaler.transform(self._filled(t))
         observed = z
         low, high = self.scaler.transform(self.low).double(), self.scaler.transform(self.high).double()
-        for _ in range(self.n_iter):
-            rec = self._reconstruct_scaled(z)
+        told = getattr(self.model.config, "missing_indicator", False)  # the model sees which entries are missing
+        for _ in range(min(self.n_iter, 1) if told else self.n_iter):  # told: one pass, nothing to iterate on
+            rec = self._reconstruct_scaled(self.scaler.transform(t) if told else z)
             z = torch.where(missing, torch.minimum(torch.maximum(rec, low), high) if self.clip else rec, observed)
         out[missing] = self.scaler.inverse(z)[missing].to(out.dtype)
         return out

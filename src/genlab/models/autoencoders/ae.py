@@ -52,12 +52,19 @@ class AEConfig(BaseConfig):
     missing_values: bool = param(
         False, help="data may hold NaN: missing entries enter the encoder as 0 and are left out of the loss"
     )
+    missing_indicator: bool = param(
+        False, help="missing_values: also tell the encoder which entries are missing (an indicator per entry)"
+    )
     lr: float = param(1e-3, gt=0, help="Adam learning rate")
     weight_decay: float = param(0.0, ge=0)
 
     def validate(self) -> None:
         if self.architecture == "conv" and len(self.data_shape) != 3:
             raise ConfigError(f"AEConfig.architecture='conv' needs image data (C, H, W), got {self.data_shape}")
+        if self.missing_indicator and not self.missing_values:
+            raise ConfigError("missing_indicator=True describes missing values: set missing_values=True too")
+        if self.missing_indicator and self.corruption not in ("none", "mask"):
+            raise ConfigError("with missing_indicator the only input corruption is the mask (corruption='mask')")
         if self.sparsity == "kl" and self.code_activation != "sigmoid":
             raise ConfigError("the KL sparsity penalty needs codes in (0, 1): set code_activation='sigmoid'")
         if self.corruption in ("salt_and_pepper", "mask") and self.corruption_level > 1:
@@ -99,7 +106,9 @@ class AE(GenerativeModel):
     def __init__(self, config: AEConfig) -> None:
         super().__init__(config)
         c = config
-        self.encoder = Encoder(c.data_shape, c.architecture, c.hidden_dims, c.latent_dim, c.activation)
+        # with missing indicators the encoder sees (values with missing entries at 0, indicators): twice the channels
+        enc_shape = (2 * c.data_shape[0], *c.data_shape[1:]) if c.missing_indicator else c.data_shape
+        self.encoder = Encoder(enc_shape, c.architecture, c.hidden_dims, c.latent_dim, c.activation)
         self.decoder = Decoder(c.latent_dim, c.architecture, c.hidden_dims, c.data_shape, c.activation)
         self._code_act = _CODE_ACTIVATIONS[c.code_activation]
         # a Gaussian over the codes, so that the autoencoder can be sampled from (set from data)
@@ -112,7 +121,14 @@ class AE(GenerativeModel):
 
     # --- the map ----------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The code ``h = f(x)``, ``(B, latent_dim)``."""
+        """The code ``h = f(x)``, ``(B, latent_dim)``.
+
+        With ``missing_indicator`` the NaN entries of ``x`` are missing: the encoder sees them as 0 together
+        with an indicator (1 = missing) per entry, stacked on the channel (or feature) axis.
+        """
+        if self.config.missing_indicator:
+            missing = torch.isnan(x)
+            x = torch.cat([torch.where(missing, 0.0, x), missing.to(x.dtype)], 1)
         return self._code_act(self.encoder(x))
 
     def decoder_output(self, h: torch.Tensor) -> torch.Tensor:
@@ -171,7 +187,14 @@ class AE(GenerativeModel):
         if self.config.missing_values:  # NaN = missing: 0 in, no loss (the mask corruption hides more)
             observed = ~torch.isnan(x)
             x_in = torch.where(observed, x, 0.0)
-            h = self.encode(self.corrupt(x_in, generator))
+            if self.config.missing_indicator:  # the mask hides entries as missing: NaN, flagged to the encoder
+                hidden = self.config.corruption == "mask" and self.config.corruption_level > 0
+                x_c = (
+                    random_mask(x, self.config.corruption_level, self.rng(generator), float("nan"))[0] if hidden else x
+                )
+                h = self.encode(x_c)
+            else:
+                h = self.encode(self.corrupt(x_in, generator))
             rec = reconstruction_error(self.decoder_output(h), x_in, self.config.loss, observed).mean()
             penalty = self.sparsity_penalty(h)
             return rec + self.config.sparsity_weight * penalty, rec, penalty, h

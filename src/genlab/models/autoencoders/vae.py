@@ -37,6 +37,9 @@ class VAEConfig(BaseConfig):
     obs_std: float = param(0.1, gt=0, help="gaussian likelihood: initial / fixed standard deviation")
     learn_obs_std: bool = param(False, help="gaussian likelihood: learn one std per dimension")
     beta: float = param(1.0, ge=0, help="weight of the KL term (beta-VAE); 1 gives the ELBO")
+    kl_warmup_steps: int = param(
+        0, ge=0, help="KL warm-up: the KL weight rises linearly from 0 to beta over this many training steps"
+    )
     objective: Literal["elbo", "iwae"] = param("elbo", help="train on the ELBO or the k-sample IWAE bound")
     k: int = param(1, ge=1, help="importance samples per input for the IWAE objective")
     n_classes: int = param(0, ge=0, help="> 0: a conditional VAE on labels 0..n_classes-1 (cvae)")
@@ -55,6 +58,8 @@ class VAEConfig(BaseConfig):
             raise ConfigError("VAEConfig.data_shape must have at least one dimension")
         if self.architecture == "conv" and len(self.data_shape) != 3:
             raise ConfigError(f"VAEConfig.architecture='conv' needs image data (C, H, W), got {self.data_shape}")
+        if self.kl_warmup_steps and (self.objective != "elbo" or self.semi_supervised):
+            raise ConfigError("the KL warm-up applies to the plain ELBO objective (objective='elbo', not M2)")
         if self.objective == "iwae" and self.beta != 1.0:
             raise ConfigError("the IWAE objective is a bound on log p(x) only with beta = 1")
         if self.semi_supervised and self.n_classes < 2:
@@ -87,6 +92,8 @@ class VAE(GenerativeModel):
         \quad z_i \sim q(z|x),
 
     and :math:`\mathrm{ELBO} = \mathcal{L}_1 \le \mathcal{L}_k \le \mathcal{L}_{k+1} \le \log p(x)`.
+    With ``kl_warmup_steps`` the KL weight rises from 0 to ``beta`` over the first steps (Bowman et al.
+    2016; Sønderby et al. 2016), which keeps more latent units active.
 
     With ``n_classes > 0`` encoder and decoder also see a one-hot label ``y``: :math:`q(z|x, y)`,
     :math:`p(x|z, y)`, and ``sample(n, labels=...)`` draws digits of the requested classes.
@@ -112,6 +119,8 @@ class VAE(GenerativeModel):
         Conditional Generative Models. NeurIPS.
         Kingma, D. P., Mohamed, S., Rezende, D. J. & Welling, M. (2014). Semi-Supervised Learning with
         Deep Generative Models. NeurIPS.
+        Bowman, S. R. et al. (2016). Generating Sentences from a Continuous Space. CoNLL.
+        Sønderby, C. K. et al. (2016). Ladder Variational Autoencoders. NeurIPS.
     """
 
     def __init__(self, config: VAEConfig) -> None:
@@ -168,6 +177,16 @@ class VAE(GenerativeModel):
         A semi-supervised VAE encodes unlabelled samples (``y`` None or ``-1``) with its predicted class.
         """
         return self.posterior(x, self._known_labels(x, y))[0]
+
+    @torch.no_grad()
+    def active_units(self, x: torch.Tensor, threshold: float = 0.01, batch_size: int = 2048) -> torch.Tensor:
+        """Which latent units are active on ``x``: ``Var_x(E_q[z_j | x]) > threshold`` (Burda et al. 2016), ``(L,)``.
+
+        An inactive unit's posterior ignores the input (it stays at the prior), so the unit carries no
+        information; counting them shows how much of ``latent_dim`` a trained VAE uses.
+        """
+        means = torch.cat([self.encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        return means.var(0) > threshold
 
     def decoder_output(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Raw decoder output shaped like the data: logits (Bernoulli) or means (Gaussian)."""
@@ -382,9 +401,14 @@ class VAE(GenerativeModel):
             self.optimize(loss, optimizers[0])
             return {"loss": loss.detach()}
         rec, kl = self.elbo_terms(batch.x, y=y)
-        loss = -(rec - self.config.beta * kl).mean()
+        loss = -(rec - self.kl_weight(step) * kl).mean()
         self.optimize(loss, optimizers[0])
         return {"loss": loss.detach(), "recon": -rec.detach().mean(), "kl": kl.detach().mean()}
+
+    def kl_weight(self, step: int) -> float:
+        """The KL weight at training step ``step``: ``beta``, ramped up from 0 during the KL warm-up."""
+        warm = self.config.kl_warmup_steps
+        return self.config.beta * min(1.0, step / warm) if warm else self.config.beta
 
     @torch.no_grad()
     def validation_step(self, batch: Batch) -> dict[str, Any]:
