@@ -28,13 +28,19 @@ def test_labelled_bound_is_the_cvae_elbo_plus_log_prior_of_y():
     assert torch.allclose(got, expected, atol=1e-5)
 
 
+def class_bounds(m, x, seed):
+    """``L(x_b, y)`` for every class, ``(B, K)``, with the draws ``unlabelled_bound`` makes from ``seed``:
+    it evaluates every sample with every class in one class-major batch."""
+    b = x.shape[0]
+    ys = torch.arange(10).repeat_interleave(b)
+    return m.labelled_bound(x.repeat(10, 1, 1, 1), ys, torch.Generator().manual_seed(seed)).reshape(10, b).T
+
+
 def test_unlabelled_bound_sums_the_classes_out_with_the_entropy():
     m = small_ssvae()
     x = torch.rand(3, 1, 4, 4)
     got = m.unlabelled_bound(x, torch.Generator().manual_seed(5))
-    # the same draws, class by class: the bound for (x_b, y) sits in row y of a class-major batch
-    ys = torch.arange(10).repeat_interleave(3)
-    bounds = m.labelled_bound(x.repeat(10, 1, 1, 1), ys, torch.Generator().manual_seed(5)).reshape(10, 3).T
+    bounds = class_bounds(m, x, 5)
     q = m.class_logits(x).softmax(1)
     expected = (q * bounds).sum(1) - (q * q.log()).sum(1)  # E_q[L(x, y)] + H(q(y|x))
     assert torch.allclose(got, expected, atol=1e-4)
@@ -46,8 +52,7 @@ def test_unlabelled_bound_is_at_most_the_best_class_bound_plus_log_k():
     m = small_ssvae()
     x = torch.rand(6, 1, 4, 4)
     u = m.unlabelled_bound(x, torch.Generator().manual_seed(1))
-    ys = torch.arange(10).repeat_interleave(6)
-    bounds = m.labelled_bound(x.repeat(10, 1, 1, 1), ys, torch.Generator().manual_seed(1)).reshape(10, 6).T
+    bounds = class_bounds(m, x, 1)
     assert (u <= torch.logsumexp(bounds, 1) + 1e-4).all()
 
 
