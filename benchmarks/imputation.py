@@ -78,7 +78,7 @@ def main() -> None:
         mnist_te,
         0.5,
         args.seed,
-        dict(epochs=30, batch_size=128, latent_dim=64, hidden_dims=(512, 256)),
+        dict(epochs=50, batch_size=128, latent_dim=256, hidden_dims=(1024,)),
         dict(n_nearest_features=50, max_iter=5),
     )
     for name, loader in (("breast_cancer", load_breast_cancer), ("wine", load_wine)):

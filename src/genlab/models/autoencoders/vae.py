@@ -223,7 +223,8 @@ class VAE(GenerativeModel):
     ) -> torch.Tensor:
         """A one-sample Monte-Carlo estimate of the ELBO in nats per sample, ``(B,)`` (beta not applied).
 
-        For a semi-supervised VAE without labels it is the bound ``U(x)`` with the class summed out.
+        For a semi-supervised VAE without labels it is the bound ``U(x)`` with the class summed out (which
+        applies ``beta``, like training does; with the default ``beta = 1`` it is a true bound on ``log p(x)``).
         """
         if self.config.semi_supervised and y is None:
             return self.unlabelled_bound(x, generator)
