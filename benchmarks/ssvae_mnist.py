@@ -8,7 +8,7 @@ q(y|x), the class summed out for unlabelled samples) is then trained on M1's pos
 error is that of q(y|x) on the codes of the 10,000 test images. ``--direct`` trains M2 on the pixels instead
 (M2 alone in the paper). Targets: M1+M2 3.33% (100 labels) and 2.40% (1,000 labels); M2 alone 11.97% / 3.60%.
 
-Usage: GENLAB_DATA=../shared/data/mnist python benchmarks/ssvae_mnist.py --m1-warmup-epochs 10 --m2-epochs 30 --seeds 0 1 2
+Usage: GENLAB_DATA=../shared/data/mnist python benchmarks/ssvae_mnist.py --seeds 0 1 2 [--m1-cache DIR]
 """
 
 from __future__ import annotations
