@@ -2,8 +2,8 @@
 
 M1 is a VAE trained without labels on all 60,000 training images (784-``--m1-hidden``-``--m1-hidden``-50,
 Bernoulli likelihood, dynamic binarization). M2 (``ssvae``: a class-conditional VAE with a classifier
-q(y|x), the class summed out for unlabelled samples) is then trained on M1's posterior means, a
-50-dimensional code per image (Gaussian likelihood with learned scales), with only ``n`` labels kept
+q(y|x), the class summed out for unlabelled samples) is then trained on M1's posterior means on its active
+units, standardised (Gaussian likelihood with learned scales), with only ``n`` labels kept
 (class-balanced, seeded; the labelled codes repeated ``--repeat`` times so every batch holds some). The test
 error is that of q(y|x) on the codes of the 10,000 test images. ``--direct`` trains M2 on the pixels instead
 (M2 alone in the paper). Targets: M1+M2 3.33% (100 labels) and 2.40% (1,000 labels); M2 alone 11.97% / 3.60%.
