@@ -115,11 +115,10 @@ class Dataset:
         """
         if self.y is None:
             raise DataError("semi_supervised() needs a labelled dataset; this one has no labels")
-        classes = torch.unique(self.y[self.y >= 0])
-        if not 1 <= n_labels <= int((self.y >= 0).sum()):
-            raise DataError(
-                f"n_labels must be between 1 and the {int((self.y >= 0).sum())} labelled samples, got {n_labels}"
-            )
+        labelled = self.y[self.y >= 0]
+        classes = torch.unique(labelled)
+        if not 1 <= n_labels <= len(labelled):
+            raise DataError(f"n_labels must be between 1 and the {len(labelled)} labelled samples, got {n_labels}")
         if repeat < 1:
             raise DataError(f"repeat must be >= 1, got {repeat}")
         g = torch.Generator().manual_seed(seed)

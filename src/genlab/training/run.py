@@ -118,15 +118,15 @@ def _parse_early_stopping(spec: str) -> EarlyStopping:
 
 def parse_lr_schedule(spec: str) -> LRSchedule:
     """``"KIND[:FINAL[:WARMUP]]"`` (e.g. ``"cosine:0.05"``) -> an :class:`LRSchedule` callback."""
-    parts = spec.split(":")
+    kind, *numbers = spec.split(":")
     try:
-        final = float(parts[1]) if len(parts) > 1 else (0.01 if parts[0] == "exponential" else 0.0)
-        warmup = float(parts[2]) if len(parts) > 2 else 0.0
+        if len(numbers) > 2:
+            raise ValueError(spec)
+        final = float(numbers[0]) if numbers else (0.01 if kind == "exponential" else 0.0)
+        warmup = float(numbers[1]) if len(numbers) > 1 else 0.0
     except ValueError as exc:
         raise ConfigError(f"a learning-rate schedule is KIND[:FINAL[:WARMUP]], e.g. cosine:0.05; got {spec!r}") from exc
-    if len(parts) > 3:
-        raise ConfigError(f"a learning-rate schedule is KIND[:FINAL[:WARMUP]], e.g. cosine:0.05; got {spec!r}")
-    return LRSchedule(parts[0], final=final, warmup=warmup)
+    return LRSchedule(kind, final=final, warmup=warmup)
 
 
 def _build_config(entry, config: BaseConfig | dict | str | Path | None, overrides, data: Dataset) -> BaseConfig:

@@ -171,8 +171,8 @@ class AE(GenerativeModel):
             return gaussian_noise(x, c.corruption_level, g)
         if c.corruption == "salt_and_pepper":
             return salt_and_pepper(x, c.corruption_level, g)
-        if c.corruption == "mask":
-            return random_mask(x, c.corruption_level, g)[0]
+        if c.corruption == "mask":  # with missing indicators the hidden entries become missing (NaN), flagged
+            return random_mask(x, c.corruption_level, g, float("nan") if c.missing_indicator else 0.0)[0]
         return x
 
     def loss(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -187,14 +187,8 @@ class AE(GenerativeModel):
         if self.config.missing_values:  # NaN = missing: 0 in, no loss (the mask corruption hides more)
             observed = ~torch.isnan(x)
             x_in = torch.where(observed, x, 0.0)
-            if self.config.missing_indicator:  # the mask hides entries as missing: NaN, flagged to the encoder
-                hidden = self.config.corruption == "mask" and self.config.corruption_level > 0
-                x_c = (
-                    random_mask(x, self.config.corruption_level, self.rng(generator), float("nan"))[0] if hidden else x
-                )
-                h = self.encode(x_c)
-            else:
-                h = self.encode(self.corrupt(x_in, generator))
+            # with indicators the encoder takes the NaN entries as they are and flags them
+            h = self.encode(self.corrupt(x if self.config.missing_indicator else x_in, generator))
             rec = reconstruction_error(self.decoder_output(h), x_in, self.config.loss, observed).mean()
             penalty = self.sparsity_penalty(h)
             return rec + self.config.sparsity_weight * penalty, rec, penalty, h
