@@ -54,12 +54,17 @@ class RunExistsError(GenlabError, FileExistsError):
     """An output directory already exists and would be overwritten."""
 
 
+class ModeCollapseWarning(UserWarning):
+    """A generator's samples cover fewer modes or classes than before (issued as a warning, not raised)."""
+
+
 __all__ = [
     "ChecksumError",
     "ConfigError",
     "DataError",
     "DatasetNotFoundError",
     "GenlabError",
+    "ModeCollapseWarning",
     "ModelFileError",
     "NonFiniteLossError",
     "RunExistsError",

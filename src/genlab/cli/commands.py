@@ -62,6 +62,7 @@ def _settings(args: argparse.Namespace) -> dict:
         "time_budget": args.time_budget,
         "tensorboard": args.tensorboard or None,
         "lr_schedule": args.lr_schedule,
+        "mode_monitor": False if args.no_mode_monitor else None,
     }
     return {k: v for k, v in mapping.items() if v is not None}
 

@@ -111,6 +111,9 @@ def _add_training_args(t: argparse.ArgumentParser) -> None:
     )
     t.add_argument("--time-budget", type=float, default=None, metavar="SECONDS", help="stop after SECONDS")
     t.add_argument("--tensorboard", action="store_true", help="log to RUN/tensorboard (needs tensorboard)")
+    t.add_argument(
+        "--no-mode-monitor", action="store_true", help="GANs: do not measure the modes / classes covered each epoch"
+    )
     t.add_argument("--quiet", action="store_true", help="no progress output")
 
 

@@ -2,5 +2,17 @@
 
 from .autoencoders import AE, VAE, AEConfig, StackedAE, StackedAEConfig, VAEConfig
 from .base import Batch, GenerativeModel
+from .gans import GAN, GANConfig
 
-__all__ = ["AE", "VAE", "AEConfig", "Batch", "GenerativeModel", "StackedAE", "StackedAEConfig", "VAEConfig"]
+__all__ = [
+    "AE",
+    "GAN",
+    "VAE",
+    "AEConfig",
+    "Batch",
+    "GANConfig",
+    "GenerativeModel",
+    "StackedAE",
+    "StackedAEConfig",
+    "VAEConfig",
+]

@@ -11,6 +11,7 @@ from .callbacks import (
     TensorBoard,
     TimeBudget,
 )
+from .monitors import ModeCollapseMonitor
 from .trainer import Trainer
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "EarlyStopping",
     "LRSchedule",
     "MetricsHistory",
+    "ModeCollapseMonitor",
     "ProgressBar",
     "SampleGrid",
     "TensorBoard",

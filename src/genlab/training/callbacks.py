@@ -1,6 +1,7 @@
 """Callbacks: what happens around the loop without being the loop.
 
-A callback overrides any of ``on_fit_start``, ``on_step_end``, ``on_epoch_end`` and ``on_fit_end``. A
+A callback overrides any of ``on_fit_start``, ``on_step_end``, ``on_epoch_end`` and ``on_fit_end``, and may
+add metrics of its own to every epoch's row with ``epoch_metrics`` (called before any ``on_epoch_end``). A
 callback with state that must survive a resume sets ``state_key`` and implements ``state_dict`` /
 ``load_state_dict``; the trainer stores it in every checkpoint.
 """
@@ -38,6 +39,10 @@ class Callback:
 
     def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         pass
+
+    def epoch_metrics(self, trainer: Trainer, model: GenerativeModel) -> dict[str, float]:
+        """Extra metrics for the epoch that just ended (logged like the model's own)."""
+        return {}
 
     def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         pass

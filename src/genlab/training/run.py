@@ -48,6 +48,7 @@ from .callbacks import (
     TimeBudget,
 )
 from .layerwise import pretrain_layerwise, supports_layerwise
+from .monitors import ModeCollapseMonitor
 from .trainer import Trainer
 
 RUN_FILE = "run.json"
@@ -81,6 +82,7 @@ class TrainSettings:
     time_budget: float | None = None
     tensorboard: bool = False
     lr_schedule: str | None = None  # "kind[:final[:warmup]]", e.g. "cosine:0.05"
+    mode_monitor: bool = True  # GANs on labelled or toy data: log modes/classes covered, warn on collapse
 
 
 def default_run_dir(model_name: str, data_name: str, base: str | Path = "runs") -> Path:
@@ -266,6 +268,12 @@ def train(
         cbs.append(TimeBudget(st.time_budget))
     if st.lr_schedule:
         cbs.append(parse_lr_schedule(st.lr_schedule))
+    if (
+        st.mode_monitor
+        and getattr(net, "monitor_modes", False)
+        and (dataset.y is not None or dataset.centers is not None)
+    ):
+        cbs.append(ModeCollapseMonitor(dataset))
     if st.tensorboard:
         cbs.append(TensorBoard())
     cbs.extend(callbacks or [])

@@ -298,6 +298,8 @@ class Trainer:
         if val is not None:
             metrics.update({f"val_{k}": v for k, v in self.evaluate(model, val).items()})
             model.train()
+        for cb in self.callbacks:
+            metrics.update(cb.epoch_metrics(self, model))
         self._update_elapsed()
         for cb in self.callbacks:
             cb.on_epoch_end(self, model, metrics)
