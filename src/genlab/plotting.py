@@ -122,6 +122,73 @@ def save_scatter(
     return _finish(plt, fig, ax, path, title)
 
 
+def save_scatter_grid(
+    panels: Sequence[Sequence[torch.Tensor]],
+    path: str | Path,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    reference: torch.Tensor | None = None,
+    title: str = "",
+) -> Path:
+    """A grid of 2-D scatter plots: ``panels[i][j]`` is drawn in row ``i``, column ``j`` (e.g. loss x step),
+    each over the optional ``reference`` points (mode centres) on shared axes."""
+    plt = _figure()
+    rows, cols = len(panels), max(len(r) for r in panels)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.2 * rows), dpi=100, squeeze=False)
+    pts = [p for r in panels for p in r] + ([reference] if reference is not None else [])
+    ref = torch.cat([p.detach().float() for p in pts]) if reference is None else reference.float()
+    lo, hi = ref.min(0).values, ref.max(0).values
+    pad = 0.25 * (hi - lo).clamp_min(1e-3)
+    for i, row in enumerate(panels):
+        for j in range(cols):
+            ax = axes[i][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(row):
+                p = row[j].detach().float().numpy()
+                ax.scatter(p[:, 0], p[:, 1], s=1, c="tab:blue", alpha=0.4)
+                if reference is not None:
+                    r = reference.detach().float().numpy()
+                    ax.scatter(r[:, 0], r[:, 1], s=12, c="tab:red", marker="x")
+            ax.set_xlim(float(lo[0] - pad[0]), float(hi[0] + pad[0]))
+            ax.set_ylim(float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+            ax.set_aspect("equal")
+            if i == 0:
+                ax.set_title(col_labels[j], fontsize=8)
+            if j == 0:
+                ax.set_ylabel(row_labels[i], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    with fileutil.atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def save_lines(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    path: str | Path,
+    xlabel: str,
+    ylabel: str,
+    logy: bool = False,
+    title: str = "",
+) -> Path:
+    """One line per entry of ``series`` (``name -> (xs, ys)``), optionally on a log y axis."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for name, (xs, ys) in series.items():
+        ax.plot(list(xs), list(ys), label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _finish(plt, fig, ax, path, title)
+
+
 def save_samples(samples: torch.Tensor, path: str | Path, value_range=(0.0, 1.0), **kwargs: Any) -> Path | None:
     """Picture samples the way their shape suggests: a grid for images, a scatter for 2D points.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -119,8 +120,17 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if suffix not in (".png", ".npy", ".csv"):
         raise ConfigError(f"--out must end in .png, .npy or .csv, got {out.name!r}")
     model = load(args.run)
+    kwargs = {}
+    if args.labels is not None:
+        if not getattr(model.config, "n_classes", 0):
+            raise ConfigError(f"{args.run} is not a conditional model; leave out --labels")
+        try:
+            classes = [int(v) for v in str(args.labels).split(",")]
+        except ValueError as exc:
+            raise ConfigError(f"--labels takes a class or comma-separated classes, got {args.labels!r}") from exc
+        kwargs["labels"] = torch.tensor(classes).repeat(-(-args.n // len(classes)))[: args.n]
     with torch.no_grad():
-        x = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed))
+        x = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed), **kwargs)
     if suffix == ".png":
         lo_hi = model.data_info.value_range if model.data_info else (0.0, 1.0)
         if plotting.save_samples(x, out, value_range=lo_hi) is None:
@@ -133,6 +143,40 @@ def cmd_sample(args: argparse.Namespace) -> int:
         with fileutil.atomic_open(out, "w", encoding="utf-8") as fh:
             np.savetxt(fh, flat, delimiter=",", fmt="%.6g")
     print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+def cmd_gan_lab(args: argparse.Namespace) -> int:
+    from ..apps.gan_lab import run_lab
+
+    losses = [v.strip() for v in args.losses.split(",") if v.strip()]
+    if not losses:
+        raise ConfigError("--losses needs at least one loss, e.g. minimax,non_saturating")
+    overrides = _key_values(args.overrides, "--set")
+    out = Path(args.out) if args.out else default_run_dir("gan-lab", args.data)
+    if out.exists() and not args.overwrite:
+        raise RunExistsError(f"{out} already exists; choose another --out or pass --overwrite")
+    print(f"genlab gan-lab: {', '.join(losses)} on {args.data}, {args.updates} generator updates each", file=sys.stderr)
+    with fileutil.atomic_dir(out, overwrite=args.overwrite) as tmp:
+        run_lab(
+            tmp,
+            data=args.data,
+            losses=losses,
+            updates=args.updates,
+            snapshots=args.snapshots,
+            seed=args.seed,
+            gradients=not args.no_gradients,
+            overrides=overrides,
+        )
+    report = json.loads((out / "lab.json").read_text(encoding="utf-8"))
+    for loss, run in report["runs"].items():
+        last = run["coverage"][-1]
+        print(
+            f"{loss:>16}: {last['modes']}/{last['n_modes']} modes, {100 * last['high_quality']:.1f}% high quality, "
+            f"KL to uniform {last['kl']:.3f} ({run['seconds']:.0f} s)"
+        )
+    pictures = "modes.png" + (" and gradient_norms.png" if not args.no_gradients else "")
+    print(f"wrote {pictures} and lab.json to {out}")
     return 0
 
 

@@ -65,8 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--out", required=True, help="output file: .png (a picture), .npy or .csv (the values)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--labels", default=None, help="conditional models: a class (e.g. 3) or comma-separated classes, repeated to -n"
+    )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     s.set_defaults(func=commands.cmd_sample)
+
+    g = sub.add_parser("gan-lab", help="mode collapse and vanishing gradients: several GAN losses on a 2-D toy")
+    g.add_argument("--data", default="ring8", help="toy mixture: ring8 (default) or grid25")
+    g.add_argument(
+        "--losses",
+        default="minimax,non_saturating,least_squares,wasserstein_gp",
+        help="comma-separated losses to compare (minimax, non_saturating, least_squares, hinge, wasserstein, "
+        "wasserstein_gp)",
+    )
+    g.add_argument("--updates", type=int, default=3000, help="generator updates per loss (default 3000)")
+    g.add_argument("--snapshots", type=int, default=6, help="sample scatters per loss (default 6)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="config field")
+    g.add_argument("--no-gradients", action="store_true", help="skip the generator-gradient experiment")
+    g.add_argument("--out", default=None, help="output directory (default runs/gan-lab-<data>-<time>)")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
+    g.set_defaults(func=commands.cmd_gan_lab)
 
     d = sub.add_parser("demo", help="train a VAE on the bundled digits and show what it learned (< 1 min)")
     d.add_argument("--out", default=None, help="run directory (default: runs/demo-<time>)")

@@ -149,6 +149,8 @@ class Discriminator(nn.Module):
         minibatch_std: append the minibatch standard-deviation feature before the score.
         n_classes: > 0 conditions the score on a class by projection: ``score += <embed(y), features>``.
         aux_classes: > 0 adds an auxiliary classifier head on the features (AC-GAN).
+        pack: PacGAN (Lin et al. 2018): score groups of ``pack`` samples jointly (concatenated features or
+            channels), so a batch of ``B`` gives ``B / pack`` scores and a collapsed generator is easy to spot.
     """
 
     def __init__(
@@ -162,19 +164,24 @@ class Discriminator(nn.Module):
         minibatch_std: bool = False,
         n_classes: int = 0,
         aux_classes: int = 0,
+        pack: int = 1,
     ) -> None:
         super().__init__()
         _check_images(architecture, data_shape)
+        if pack > 1 and (n_classes or aux_classes):
+            raise ConfigError("packing (pack > 1) scores several samples at once, so it cannot condition on labels")
         self.flat_input = architecture == "mlp"
+        self.pack = pack
         layers: list[nn.Module] = []
         if self.flat_input:
-            d = math.prod(data_shape)
+            d = math.prod(data_shape) * pack
             for i, h in enumerate(hidden):
                 layers += [nn.Linear(d, h), _norm(norm if i else "none", h, conv=False), activation(act)]
                 d = h
             feat, extra = d, 1
         else:
             c, height, width = data_shape
+            c *= pack
             sizes = conv_sizes((height, width), len(hidden))
             for i, ch in enumerate(hidden):
                 layers += [nn.Conv2d(c, ch, 4, 2, 1), _norm(norm if i else "none", ch, conv=True), activation(act)]
@@ -194,7 +201,14 @@ class Discriminator(nn.Module):
                     nn.utils.parametrizations.spectral_norm(module)
 
     def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(hidden, flat)``: the last hidden activations (``(B, C, h, w)`` or ``(B, d)``) and them flattened."""
+        """``(hidden, flat)``: the last hidden activations (``(B, C, h, w)`` or ``(B, d)``) and them flattened.
+
+        With packing, the batch dimension is ``B / pack``.
+        """
+        if self.pack > 1:
+            if x.shape[0] % self.pack:
+                raise ConfigError(f"packing {self.pack} samples needs a batch size divisible by {self.pack}")
+            x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
         h = self.body(x.reshape(x.shape[0], -1) if self.flat_input else x)
         return h, h.reshape(h.shape[0], -1)
 

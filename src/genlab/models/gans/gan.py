@@ -54,6 +54,7 @@ class GANConfig(BaseConfig):
     feature_matching: float = param(
         0.0, ge=0, help="weight of the feature-matching term ||E f(x) - E f(G(z))||^2 in the generator loss"
     )
+    pack: int = param(1, ge=1, help="PacGAN: the discriminator scores groups of this many samples jointly")
     minibatch_std: bool = param(False, help="append the minibatch standard deviation to the critic's features")
     spectral_norm: bool = param(False, help="spectral normalization of every discriminator layer")
     n_classes: int = param(0, ge=0, help="> 0: class-conditional (cGAN) on labels 0..n_classes-1")
@@ -64,7 +65,9 @@ class GANConfig(BaseConfig):
     beta1: float = param(0.5, ge=0, lt=1, help="Adam beta1")
     beta2: float = param(0.999, ge=0, lt=1, help="Adam beta2")
     ema_decay: float = param(0.0, ge=0, lt=1, help="> 0: sample from an exponential moving average of G")
-    init: Literal["dcgan", "default"] = param("dcgan", help="dcgan: weights ~ N(0, 0.02); default: torch's")
+    init: Literal["auto", "dcgan", "default"] = param(
+        "auto", help="dcgan: weights ~ N(0, 0.02); default: torch's; auto: dcgan for conv nets, torch's for MLPs"
+    )
 
     def validate(self) -> None:
         if not self.data_shape:
@@ -80,6 +83,10 @@ class GANConfig(BaseConfig):
                 "the gradient penalty is per sample, so the critic must not use batch norm: "
                 "set d_norm='layer' or 'none' (or leave it 'auto')"
             )
+        if self.pack > 1 and self.n_classes:
+            raise ConfigError("packing (pack > 1) scores several samples at once: it cannot condition on labels")
+        if self.pack > 1 and self.loss == "wasserstein_gp":
+            raise ConfigError("the gradient penalty is defined per sample: do not combine it with pack > 1")
         if self.aux_weight and not self.n_classes:
             raise ConfigError("aux_weight (AC-GAN) needs a conditional GAN: set n_classes")
 
@@ -121,8 +128,8 @@ class GAN(GenerativeModel):
     the gradient penalty :math:`\lambda E(\|\nabla f(\hat x)\|_2 - 1)^2` (``wasserstein_gp``). Each
     training step updates D once and, every ``n_critic`` steps, G once (re-using that step's generated
     batch, as the reference DCGAN does). Stabilisers are switches: spectral norm, one-sided label
-    smoothing, instance noise, feature matching, minibatch standard deviation, separate learning rates
-    (TTUR) and an EMA of the generator's weights.
+    smoothing, instance noise, feature matching, minibatch standard deviation, packing (PacGAN), separate
+    learning rates (TTUR) and an EMA of the generator's weights.
 
     With ``n_classes > 0`` it is a conditional GAN: G sees a one-hot label, D scores ``(x, y)`` by
     projection, ``aux_weight > 0`` adds an auxiliary classifier (AC-GAN), and ``sample(n, labels=)``
@@ -147,6 +154,7 @@ class GAN(GenerativeModel):
         Salimans, T. et al. (2016). Improved Techniques for Training GANs. NeurIPS.
         Heusel, M. et al. (2017). GANs Trained by a Two Time-Scale Update Rule (TTUR). NeurIPS.
         Karras, T. et al. (2018). Progressive Growing of GANs (minibatch std). ICLR.
+        Lin, Z. et al. (2018). PacGAN: The power of two samples in generative adversarial networks. NeurIPS.
     """
 
     #: ``genlab.train`` watches the samples' modes / classes and warns on collapse (ModeCollapseMonitor)
@@ -187,8 +195,9 @@ class GAN(GenerativeModel):
             minibatch_std=c.minibatch_std,
             n_classes=c.n_classes,
             aux_classes=c.n_classes if c.aux_weight else 0,
+            pack=c.pack,
         )
-        if c.init == "dcgan":
+        if c.init == "dcgan" or (c.init == "auto" and conv):
             for net, given in ((self.netG, generator_net), (self.netD, discriminator_net)):
                 if given is None:
                     dcgan_init(net)
