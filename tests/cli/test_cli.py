@@ -186,3 +186,32 @@ def test_conditional_and_semi_supervised_vaes_train_from_the_cli(model, data_opt
     assert (tmp_path / "run" / "reconstructions.png").is_file() and (tmp_path / "run" / "samples.png").is_file()
     recorded = json.loads((tmp_path / "run" / "run.json").read_text())
     assert recorded["settings"]["lr_schedule"] == "cosine:0.1"
+
+
+def test_gan_on_a_toy_logs_mode_coverage_and_draws_a_scatter(tmp_path):
+    out = tmp_path / "gan"
+    r = genlab(
+        "train", "gan", "--data", "ring8", "--data-opt", "n_samples=512", "--epochs", "2", "--batch-size", "64",
+        "--set", "hidden_dims=32,32", "--set", "latent_dim=4", "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    for column in ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "modes", "high_quality"):
+        assert column in header
+    assert Image.open(out / "samples.png").size[0] > 100  # a scatter plot of the 2-D samples
+    r = genlab("sample", str(out), "-n", "4", "--labels", "3", "--out", str(tmp_path / "x.npy"))
+    assert_user_error(r, "not a conditional model")
+
+
+def test_conditional_gan_samples_requested_digits_from_the_cli(tmp_path):
+    out = tmp_path / "cgan"
+    r = genlab(
+        "train", "cgan", "--epochs", "1", "--batch-size", "64", "--set", "hidden_dims=16", "--out", str(out), "--quiet"
+    )
+    assert r.returncode == 0, r.stderr
+    r = genlab("sample", str(out), "-n", "6", "--labels", "1,7", "--out", str(tmp_path / "x.npy"))
+    assert r.returncode == 0, r.stderr
+    x = np.load(tmp_path / "x.npy")
+    assert x.shape == (6, 1, 8, 8) and x.min() >= 0.0 and x.max() <= 1.0
+    r = genlab("sample", str(out), "-n", "2", "--labels", "one", "--out", str(tmp_path / "y.npy"))
+    assert_user_error(r, "--labels takes a class")
