@@ -78,7 +78,7 @@ def _figure():
 
 def _finish(plt, fig, ax, path: str | Path, title: str) -> Path:
     """Title, layout, atomic PNG write, close."""
-    if title:
+    if title and ax is not None:
         ax.set_title(title)
     fig.tight_layout()
     path = Path(path)
@@ -159,12 +159,7 @@ def save_scatter_grid(
                 ax.set_ylabel(row_labels[i], fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    with fileutil.atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, None, path, "")
 
 
 def save_lines(

@@ -24,12 +24,12 @@ def test_compare_losses_snapshots_every_loss_at_the_same_generator_updates():
 
 
 def test_minimax_generator_gradient_vanishes_as_the_discriminator_wins():
-    g = generator_gradients("ring8", warmup_updates=50, d_steps=400, every=100, batch_size=128)
-    assert g.d_steps == [1, 100, 200, 300, 400]
+    g = generator_gradients("ring8", warmup_updates=50, d_steps=1000, every=250)
+    assert g.d_steps == [1, 250, 500, 750, 1000]
     mm, ns = g.norms["minimax"], g.norms["non_saturating"]
     assert g.d_fake[-1] < 0.01  # the discriminator rejects the frozen generator's samples
-    assert mm[-1] < mm[0] / 5  # the minimax gradient shrinks ...
-    assert ns[-1] > ns[0]  # ... while the non-saturating one does not
+    assert mm[-1] < mm[0] / 4  # the minimax gradient shrinks ...
+    assert ns[-1] > 5 * ns[0]  # ... while the non-saturating one grows
     assert mm[-1] < 0.05 * ns[-1]
 
 

@@ -29,6 +29,26 @@ class Batch(NamedTuple):
     y: torch.Tensor | None = None
 
 
+def checked_labels(y: torch.Tensor | None, n: int, n_classes: int, what: str) -> torch.Tensor | None:
+    """Class labels ``(n,)`` as int64 for a conditional model with ``n_classes`` (``None`` if unconditional).
+
+    Raises:
+        DataError: labels missing, of the wrong shape, or outside ``0..n_classes-1``.
+    """
+    if not n_classes:
+        return None
+    if y is None:
+        raise DataError(
+            f"this conditional {what} ({n_classes} classes) needs labels; load labelled data or pass labels="
+        )
+    y = torch.as_tensor(y, dtype=torch.long)
+    if y.shape != (n,):
+        raise DataError(f"expected {n} labels, got shape {tuple(y.shape)}")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise DataError(f"labels must lie in 0..{n_classes - 1}, got {int(y.min())}..{int(y.max())}")
+    return y
+
+
 class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
     """Base class of every registered model.
 

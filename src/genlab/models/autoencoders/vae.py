@@ -16,7 +16,7 @@ from ...losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_norm
 from ...nn import adam, mlp
 from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
-from ..base import Batch, GenerativeModel
+from ..base import Batch, GenerativeModel, checked_labels
 from ._common import require_unit_range
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -145,17 +145,8 @@ class VAE(GenerativeModel):
 
     # --- conditioning -----------------------------------------------------------------------------
     def _cond(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
-        k = self.config.n_classes
-        if not k:
-            return None
-        if y is None:
-            raise DataError(f"this conditional VAE ({k} classes) needs labels y; load labelled data or pass labels=")
-        y = torch.as_tensor(y, dtype=torch.long)
-        if y.shape != (n,):
-            raise DataError(f"expected {n} labels, got shape {tuple(y.shape)}")
-        if y.min() < 0 or y.max() >= k:
-            raise DataError(f"labels must lie in 0..{k - 1}, got {int(y.min())}..{int(y.max())}")
-        return F.one_hot(y, k).float()
+        y = checked_labels(y, n, self.config.n_classes, "VAE")
+        return None if y is None else F.one_hot(y, self.config.n_classes).float()
 
     # --- the probabilistic model ------------------------------------------------------------------
     def posterior(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

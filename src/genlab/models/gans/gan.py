@@ -18,7 +18,7 @@ from ...losses.adversarial import SMOOTHABLE, discriminator_loss, generator_loss
 from ...nn import adam
 from ...nn.gan import Discriminator, Generator, dcgan_init, one_hot
 from ...registry import register_model
-from ..base import Batch, GenerativeModel
+from ..base import Batch, GenerativeModel, checked_labels
 
 
 @dataclass(frozen=True)
@@ -228,17 +228,7 @@ class GAN(GenerativeModel):
 
     # --- conditioning -----------------------------------------------------------------------------
     def _labels(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
-        k = self.config.n_classes
-        if not k:
-            return None
-        if y is None:
-            raise DataError(f"this conditional GAN ({k} classes) needs labels; load labelled data or pass labels=")
-        y = torch.as_tensor(y, dtype=torch.long)
-        if y.shape != (n,):
-            raise DataError(f"expected {n} labels, got shape {tuple(y.shape)}")
-        if y.min() < 0 or y.max() >= k:
-            raise DataError(f"labels must lie in 0..{k - 1}, got {int(y.min())}..{int(y.max())}")
-        return y
+        return checked_labels(y, n, self.config.n_classes, "GAN")
 
     def _cond(self, labels: torch.Tensor | None) -> torch.Tensor | None:
         return one_hot(labels, self.config.n_classes) if labels is not None else None
