@@ -112,3 +112,13 @@ def test_bad_arguments_are_named():
         discriminator_loss("hinge", REAL, FAKE, smoothing=0.1)
     with pytest.raises(ConfigError, match="one shape"):
         gradient_penalty(lambda v: v.sum(1), torch.zeros(2, 3), torch.zeros(3, 3))
+
+
+def test_r1_penalty_is_the_squared_gradient_norm_on_the_data(gen):
+    from genlab.losses import r1_penalty
+
+    w = torch.tensor([3.0, -4.0])
+    x = torch.randn(5, 2, generator=gen)
+    assert r1_penalty(lambda v: v @ w, x).item() == pytest.approx(25.0, rel=1e-6)
+    want = (4 * x.square().sum(1)).mean()  # D(x) = ||x||^2 has gradient 2x
+    assert r1_penalty(lambda v: v.square().sum(1), x).item() == pytest.approx(want.item(), rel=1e-6)

@@ -111,4 +111,20 @@ def gradient_penalty(
     return (norms - target).square().mean()
 
 
-__all__ = ["ADVERSARIAL_LOSSES", "SMOOTHABLE", "discriminator_loss", "generator_loss", "gradient_penalty"]
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    r"""The zero-centred penalty on data, :math:`R_1 = E_{x \sim p_{data}} \|\nabla_x D(x)\|_2^2`.
+
+    Added (times ``gamma / 2``) to the discriminator's loss of any GAN, it damps the discriminator's
+    gradients on the data manifold, where an equilibrium with ``p_G = p_data`` needs them to vanish; it
+    makes the non-saturating GAN converge locally. The graph is kept so its gradient reaches the weights.
+
+    References:
+        Mescheder, L., Geiger, A. & Nowozin, S. (2018). Which Training Methods for GANs do actually
+        Converge? ICML.
+    """
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return grad.reshape(grad.shape[0], -1).square().sum(1).mean()
+
+
+__all__ = ["ADVERSARIAL_LOSSES", "SMOOTHABLE", "discriminator_loss", "generator_loss", "gradient_penalty", "r1_penalty"]

@@ -14,7 +14,7 @@ from torch import nn
 from ...config import BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
-from ...losses.adversarial import SMOOTHABLE, discriminator_loss, generator_loss, gradient_penalty
+from ...losses.adversarial import SMOOTHABLE, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from ...nn import adam
 from ...nn.gan import Discriminator, Generator, dcgan_init, one_hot
 from ...registry import register_model
@@ -48,6 +48,9 @@ class GANConfig(BaseConfig):
     n_critic: int = param(1, ge=1, help="discriminator updates per generator update")
     clip_value: float = param(0.01, gt=0, help="wasserstein: the critic's weights are clipped to [-c, c]")
     gp_weight: float = param(10.0, ge=0, help="wasserstein_gp: weight lambda of the gradient penalty")
+    r1_weight: float = param(
+        0.0, ge=0, help="gamma of the zero-centred R1 penalty gamma/2 E||grad D(x)||^2 on real data (any loss)"
+    )
     label_smoothing: float = param(0.0, ge=0, lt=1, help="one-sided: the real target becomes 1 - s")
     instance_noise: float = param(0.0, ge=0, help="std of Gaussian noise added to every discriminator input")
     instance_noise_steps: int = param(0, ge=0, help="anneal the instance noise linearly to 0 over these steps")
@@ -85,8 +88,8 @@ class GANConfig(BaseConfig):
             )
         if self.pack > 1 and self.n_classes:
             raise ConfigError("packing (pack > 1) scores several samples at once: it cannot condition on labels")
-        if self.pack > 1 and self.loss == "wasserstein_gp":
-            raise ConfigError("the gradient penalty is defined per sample: do not combine it with pack > 1")
+        if self.pack > 1 and (self.loss == "wasserstein_gp" or self.r1_weight):
+            raise ConfigError("gradient penalties are defined per sample: do not combine them with pack > 1")
         if self.aux_weight and not self.n_classes:
             raise ConfigError("aux_weight (AC-GAN) needs a conditional GAN: set n_classes")
 
@@ -325,14 +328,18 @@ class GAN(GenerativeModel):
         d_loss = discriminator_loss(c.loss, s_r, s_f, c.label_smoothing)
         out: dict[str, Any] = {}
         total = d_loss
+
+        def critic(v: torch.Tensor) -> torch.Tensor:
+            return self.netD(self._d_input(v, std, gen), labels)
+
         if c.loss == "wasserstein_gp" and c.gp_weight:
-
-            def critic(v: torch.Tensor) -> torch.Tensor:
-                return self.netD(self._d_input(v, std, gen), labels)
-
             gp = gradient_penalty(critic, x, fake.detach(), gen)
             total = total + c.gp_weight * gp
             out["gp"] = gp.detach()
+        if c.r1_weight:
+            r1 = r1_penalty(critic, x)
+            total = total + 0.5 * c.r1_weight * r1
+            out["r1"] = r1.detach()
         if c.aux_weight:
             aux = F.cross_entropy(self.netD.classify(f_r), labels) + F.cross_entropy(self.netD.classify(f_f), labels)
             total = total + c.aux_weight * aux
