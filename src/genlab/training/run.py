@@ -370,6 +370,9 @@ def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, s
         )
     if trainer.history.rows:
         files["loss_curve"] = plotting.save_loss_curve(
-            trainer.history.rows, run_dir / "loss_curve.png", title=f"{model.registry_name} on {show.info.name}"
+            trainer.history.rows,
+            run_dir / "loss_curve.png",
+            keys=getattr(model, "plot_keys", None),
+            title=f"{model.registry_name} on {show.info.name}",
         )
     return files

@@ -162,6 +162,8 @@ class GAN(GenerativeModel):
 
     #: ``genlab.train`` watches the samples' modes / classes and warns on collapse (ModeCollapseMonitor)
     monitor_modes = True
+    #: what the run's loss_curve.png shows
+    plot_keys = ("d_loss", "g_loss", "d_real", "d_fake")
 
     def __init__(
         self, config: GANConfig, generator_net: nn.Module | None = None, discriminator_net: nn.Module | None = None
