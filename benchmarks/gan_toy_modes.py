@@ -12,7 +12,7 @@ one Trainer, 20,000 points drawn once per seed, batch ``--batch-size``, a cosine
 
 Usage::
 
-    python benchmarks/gan_toy_modes.py [--data ring8 grid25] [--seeds 0 1 2 3 4] [--steps 10000]
+    python benchmarks/gan_toy_modes.py [--data ring8 grid25] [--seeds 0 1 2 3 4] [--steps 20000]
         [--set KEY=VALUE ...]
 """
 
@@ -34,7 +34,7 @@ from genlab.data import load
 from genlab.metrics import mode_coverage
 from genlab.training import LRSchedule, Trainer
 
-RECIPE = {"loss": "non_saturating", "latent_dim": 16, "lr_g": 1e-3, "lr_d": 1e-3}
+RECIPE = {"loss": "non_saturating", "latent_dim": 16, "lr_g": 1e-3, "lr_d": 1e-3, "r1_weight": 1.0}
 PUBLISHED = {"grid25": {"VEEGAN": (24.6, 0.40), "PacGAN4": (24.8, 0.936)}, "ring8": {"VEEGAN": (8.0, 0.529)}}
 
 
@@ -56,7 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", default=["ring8", "grid25"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--steps", type=int, default=10_000)
+    ap.add_argument("--steps", type=int, default=20_000)
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
