@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -208,7 +207,8 @@ class GAN(GenerativeModel):
                     dcgan_init(net)
         self.netG_ema = copy.deepcopy(self.netG).requires_grad_(False) if c.ema_decay else None
         self.register_buffer("g_updates", torch.zeros((), dtype=torch.long))
-        self._last_g: dict[str, float] = {}
+        # the last generator update's (g_loss, grad_norm_g), reported on D-only steps; a buffer, so it is checkpointed
+        self.register_buffer("last_g", torch.zeros(2))
 
     # --- data space <-> network space ------------------------------------------------------------
     @property
@@ -372,10 +372,8 @@ class GAN(GenerativeModel):
                 self.netD.requires_grad_(True)
             self.g_updates += 1
             self._update_ema()
-            self._last_g = {"g_loss": float(g_loss.detach()), "grad_norm_g": grad_g}
-        out.update(self._last_g or {"g_loss": float("nan"), "grad_norm_g": 0.0})
-        if math.isnan(out["g_loss"]):  # before the first G update (n_critic > 1)
-            out["g_loss"] = 0.0
+            self.last_g.copy_(torch.tensor([float(g_loss.detach()), grad_g]))
+        out["g_loss"], out["grad_norm_g"] = self.last_g.tolist()  # 0, 0 before the first G update
         return out
 
     @torch.no_grad()
