@@ -156,7 +156,7 @@ class _GradientProbe(Callback):
         for loss in self.out.norms:
             scores = model.netD(model.netG(self.z))
             grads = torch.autograd.grad(generator_loss(loss, scores), params)
-            self.out.norms[loss].append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))))
+            self.out.norms[loss].append(GAN.grad_norm(list(grads)))
         model.netD.zero_grad(set_to_none=True)
         self.out.d_steps.append(trainer.step)
         self.out.d_real.append(metrics["d_real"])

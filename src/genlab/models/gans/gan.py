@@ -299,12 +299,16 @@ class GAN(GenerativeModel):
         )
 
     @staticmethod
+    def grad_norm(grads: list[torch.Tensor]) -> float:
+        """The Euclidean norm of a list of gradient tensors taken together (0 for an empty list)."""
+        return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))) if grads else 0.0
+
+    @staticmethod
     def _update(loss: torch.Tensor, params: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> float:
         """``zero_grad -> backward -> step``; returns the gradient norm before the step."""
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grads = [p.grad for p in params if p.grad is not None]
-        norm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))) if grads else 0.0
+        norm = GAN.grad_norm([p.grad for p in params if p.grad is not None])
         optimizer.step()
         return norm
 
