@@ -88,7 +88,7 @@ def test_generator_step_leaves_discriminator_weights_alone():
 def test_wasserstein_metrics_report_the_critic_distance_and_penalty():
     outs, _ = _steps(genlab.create("wgan_gp", data_shape=(2,), seed=0), 1)
     out = outs[0]
-    assert out["w_distance"] == pytest.approx(-out["d_loss"], rel=1e-6)
+    assert float(out["w_distance"]) == pytest.approx(-float(out["d_loss"]), rel=1e-6)
     assert out["gp"] > 0
     outs, _ = _steps(genlab.create("gan", **TOY, r1_weight=1.0, seed=0), 1)
     assert outs[0]["r1"] > 0 and "gp" not in outs[0]
