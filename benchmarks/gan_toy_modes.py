@@ -13,7 +13,7 @@ one Trainer, 20,000 points drawn once per seed, batch ``--batch-size``, a cosine
 Usage::
 
     python benchmarks/gan_toy_modes.py [--data ring8 grid25] [--seeds 0 1 2 3 4] [--steps 20000]
-        [--set KEY=VALUE ...]
+        [--set KEY=VALUE ...] [--no-save]
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--no-save", action="store_true", help="print only; keep benchmarks/results as it is")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -78,6 +79,8 @@ def main() -> None:
         hq = statistics.mean(r["high_quality"] for r in rows)
         n_modes = rows[0]["n_modes"]
         print(f"{data}: mean {modes:.1f}/{n_modes} modes, {100 * hq:.1f}% high quality over seeds {args.seeds}")
+        if args.no_save:
+            continue
         best = max(PUBLISHED[data].items(), key=lambda kv: kv[1][1])
         write_result(
             f"gan_toy_{data}",

@@ -2,16 +2,19 @@
 
 from .autoencoders import AE, VAE, AEConfig, StackedAE, StackedAEConfig, VAEConfig
 from .base import Batch, GenerativeModel
+from .energy import RBM, RBMConfig
 from .gans import GAN, GANConfig
 
 __all__ = [
     "AE",
     "GAN",
+    "RBM",
     "VAE",
     "AEConfig",
     "Batch",
     "GANConfig",
     "GenerativeModel",
+    "RBMConfig",
     "StackedAE",
     "StackedAEConfig",
     "VAEConfig",

@@ -49,6 +49,16 @@ def checked_labels(y: torch.Tensor | None, n: int, n_classes: int, what: str) ->
     return y
 
 
+def require_unit_range(info: DatasetInfo, what: str, fix: str) -> None:
+    """A :class:`DataError` unless the data lie in [0, 1] (``what`` needs it; ``fix`` is the alternative option)."""
+    lo, hi = info.value_range
+    if lo < 0.0 or hi > 1.0:
+        raise DataError(
+            f"the {what} needs data in [0, 1] but {info.name!r} spans [{lo:g}, {hi:g}]; "
+            f"rescale it (scale='unit') or use {fix}"
+        )
+
+
 class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
     """Base class of every registered model.
 
@@ -102,6 +112,11 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
                 f"data {info.name!r} has samples of shape {tuple(info.sample_shape)}; build the model with "
                 f"data_shape={tuple(info.sample_shape)}"
             )
+
+    def on_train_start(self, x: torch.Tensor) -> None:
+        """Called by the trainer before the first step of every fit (also a resumed one, after the checkpoint is
+        loaded) with the training samples ``x``: data-dependent initialisation (e.g. an RBM's visible biases).
+        A model must make it a no-op when it has already been initialised."""
 
     def on_train_end(self, x: torch.Tensor) -> None:
         """Called by the trainer after a successful fit with the training samples ``x`` (e.g. to fit statistics)."""

@@ -179,6 +179,8 @@ class Trainer:
             self._segment_start = time.perf_counter()
             self.failed = False
             try:
+                with torch.no_grad():
+                    model.on_train_start(data.x)
                 for cb in self.callbacks:
                     cb.on_fit_start(self, model)
                 self._loop(model, data, val)

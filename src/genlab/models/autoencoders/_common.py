@@ -4,19 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from ...data.dataset import DatasetInfo
-from ...errors import DataError
-
-
-def require_unit_range(info: DatasetInfo, what: str, fix: str) -> None:
-    """A :class:`DataError` unless the data lie in [0, 1] (``what`` needs it; ``fix`` is the alternative option)."""
-    lo, hi = info.value_range
-    if lo < 0.0 or hi > 1.0:
-        raise DataError(
-            f"the {what} needs data in [0, 1] but {info.name!r} spans [{lo:g}, {hi:g}]; "
-            f"rescale it (scale='unit') or use {fix}"
-        )
-
 
 @torch.no_grad()
 def fit_code_gaussian(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1024) -> None:

@@ -20,8 +20,8 @@ from ...losses import reconstruction_error
 from ...nn import adam
 from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
-from ..base import Batch, GenerativeModel
-from ._common import fit_code_gaussian, require_unit_range
+from ..base import Batch, GenerativeModel, require_unit_range
+from ._common import fit_code_gaussian
 
 
 def _identity(h: torch.Tensor) -> torch.Tensor:

@@ -18,8 +18,8 @@ from ...losses import reconstruction_error
 from ...nn import activation as make_activation
 from ...nn import adam
 from ...registry import register_model
-from ..base import Batch, GenerativeModel
-from ._common import fit_code_gaussian, require_unit_range
+from ..base import Batch, GenerativeModel, require_unit_range
+from ._common import fit_code_gaussian
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from ...losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_norm
 from ...nn import adam, mlp
 from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, checked_labels
-from ._common import require_unit_range
+from ..base import Batch, GenerativeModel, checked_labels, require_unit_range
 
 _LOG_2PI = math.log(2 * math.pi)
 

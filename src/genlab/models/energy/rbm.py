@@ -1,0 +1,541 @@
+"""Restricted Boltzmann machines: Bernoulli-Bernoulli and Gaussian-Bernoulli, trained by CD-k or PCD."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...config import BaseConfig, param
+from ...data.dataset import DatasetInfo
+from ...errors import ConfigError, DataError
+from ...registry import register_model
+from ..base import Batch, GenerativeModel, require_unit_range
+from .sampling import bernoulli, logsumexp_chunks, states
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+#: the most units genlab sums over exactly (2**20 configurations)
+MAX_EXACT_UNITS = 20
+
+
+@dataclass(frozen=True)
+class RBMConfig(BaseConfig):
+    """Configuration of :class:`RBM`."""
+
+    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one sample")
+    n_hidden: int = param(500, ge=1, help="number of binary hidden units")
+    visible: Literal["bernoulli", "gaussian"] = param(
+        "bernoulli", help="bernoulli for data in [0, 1] (intensities or binary), gaussian for real values"
+    )
+    sigma: float = param(1.0, gt=0, help="gaussian visibles: initial (or fixed) standard deviation, standardized units")
+    learn_sigma: bool = param(False, help="gaussian visibles: learn one standard deviation per visible unit")
+    standardize: bool = param(
+        True, help="gaussian visibles: model (x - mean) / std of the training data (the likelihood is in data units)"
+    )
+    method: Literal["cd", "pcd"] = param("cd", help="cd: chains start at the data; pcd: persistent chains")
+    k: int = param(1, ge=1, help="Gibbs steps per update (CD-k / PCD-k)")
+    n_chains: int = param(100, ge=1, help="pcd: number of persistent fantasy chains")
+    mean_field_negative: bool = param(
+        False, help="cd: use E[v|h] as the last negative visible state (less noise, slightly biased; Hinton 2010)"
+    )
+    lr: float = param(0.05, gt=0, help="learning rate")
+    optimizer: Literal["sgd", "adam"] = param("sgd", help="sgd (with momentum) or adam on the CD/PCD gradient")
+    momentum: float = param(0.5, ge=0, lt=1, help="sgd momentum")
+    weight_decay: float = param(2e-4, ge=0, help="L2 penalty on the weights (not the biases)")
+    sparsity_target: float = param(0.0, ge=0, lt=1, help="> 0: target mean activation of the hidden units")
+    sparsity_cost: float = param(0.1, ge=0, help="weight of the sparsity penalty")
+    sparsity_decay: float = param(0.9, ge=0, lt=1, help="decay of the running estimate of the hidden activations")
+    centering: bool = param(
+        False, help="centered RBM: offsets at the data mean and a running mean of the hidden activations"
+    )
+    centering_rate: float = param(0.01, gt=0, le=1, help="centering: update rate of the hidden offset")
+    init_std: float = param(0.01, gt=0, help="standard deviation of the initial weights")
+
+    def validate(self) -> None:
+        if self.centering and self.visible != "bernoulli":
+            raise ConfigError(
+                "centering is defined here for binary visibles: set visible='bernoulli' or centering=False"
+            )
+        if self.learn_sigma and self.visible != "gaussian":
+            raise ConfigError("learn_sigma applies to gaussian visibles: set visible='gaussian'")
+
+
+@register_model(
+    "rbm",
+    config=RBMConfig,
+    description="restricted Boltzmann machine (Bernoulli or Gaussian visibles; CD-k or PCD; AIS log-likelihood)",
+    presets={
+        "pcd_rbm": {"method": "pcd"},
+        "gaussian_rbm": {"visible": "gaussian", "lr": 0.005, "data_shape": (64,), "n_hidden": 64},
+    },
+)
+class RBM(GenerativeModel):
+    r"""Restricted Boltzmann machine: visible units :math:`v`, binary hidden units :math:`h`, no connections within
+    a layer.
+
+    Bernoulli visibles (Smolensky 1986; Hinton 2002):
+
+    .. math::
+        E(v, h) = -v^\top W h - b^\top v - c^\top h, \qquad
+        F(v) = -\log \sum_h e^{-E(v,h)} = -b^\top v - \sum_j \mathrm{softplus}(c_j + v^\top W_{:j}),
+
+    with :math:`p(h_j{=}1|v) = \sigma(c_j + v^\top W_{:j})` and :math:`p(v_i{=}1|h) = \sigma(b_i + W_{i:} h)`.
+    Gaussian visibles (real values; Hinton & Salakhutdinov 2006, Cho et al. 2011):
+
+    .. math::
+        E(v, h) = \sum_i \frac{(v_i - b_i)^2}{2\sigma_i^2} - c^\top h - \sum_{ij} \frac{v_i}{\sigma_i} W_{ij} h_j,
+
+    with :math:`p(v_i|h) = N(b_i + \sigma_i W_{i:} h, \sigma_i^2)`. :math:`p(v) = e^{-F(v)}/Z`. The log-likelihood
+    gradient is :math:`-\partial F/\partial\theta` at the data minus its expectation under the model; CD-k
+    estimates the second term with k Gibbs steps started at the data (Hinton 2002), PCD with persistent chains
+    that are never reset (Tieleman 2008). The gradient is computed in closed form (no autograd) and handed to a
+    torch optimizer (SGD with momentum by default); weight decay, a sparsity target (Lee et al. 2008) and the
+    centering trick (Montavon & Müller 2012; Melchior et al. 2016) are options. A centered RBM has the energy
+    :math:`-(v-\mu)^\top W (h-\lambda) - b^\top (v-\mu) - c^\top (h-\lambda)`, which is an ordinary RBM with
+    biases :math:`b - W\lambda` and :math:`c - W^\top\mu` (what inference and AIS use).
+
+    At temperature :math:`T` the model is :math:`p_T(v, h) \propto e^{-E(v,h)/T}`.
+
+    References:
+        Hinton, G. E. (2002). Training Products of Experts by Minimizing Contrastive Divergence. Neural Comp.
+        Tieleman, T. (2008). Training RBMs using Approximations to the Likelihood Gradient. ICML.
+        Hinton, G. E. (2010). A Practical Guide to Training Restricted Boltzmann Machines. UTML TR 2010-003.
+        Salakhutdinov, R. & Murray, I. (2008). On the Quantitative Analysis of Deep Belief Networks. ICML.
+        Cho, K., Ilin, A. & Raiko, T. (2011). Improved Learning of Gaussian-Bernoulli RBMs. ICANN.
+        Melchior, J., Fischer, A. & Wiskott, L. (2016). How to Center Deep Boltzmann Machines. JMLR.
+    """
+
+    def __init__(self, config: RBMConfig) -> None:
+        super().__init__(config)
+        c = config
+        d = math.prod(c.data_shape)
+        self.n_visible = d
+        self.W = nn.Parameter(torch.randn(d, c.n_hidden) * c.init_std)
+        self.b = nn.Parameter(torch.zeros(d))  # visible bias
+        self.c = nn.Parameter(torch.zeros(c.n_hidden))  # hidden bias
+        self.log_sigma = nn.Parameter(torch.full((d,), math.log(c.sigma)), requires_grad=c.learn_sigma)
+        self.register_buffer("v_offset", torch.zeros(d))  # centering: mu (the data mean)
+        self.register_buffer("h_offset", torch.zeros(c.n_hidden))  # centering: lambda (running hidden mean)
+        self.register_buffer("data_mean", torch.zeros(d))  # gaussian + standardize: the data's mean and std
+        self.register_buffer("data_std", torch.ones(d))
+        self.register_buffer("q_hidden", torch.full((c.n_hidden,), c.sparsity_target))  # running mean activation
+        self.register_buffer("chains", torch.zeros(c.n_chains if c.method == "pcd" else 0, d))
+        self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+        if c.centering:
+            self.h_offset.fill_(0.5)
+
+    @property
+    def output_range(self) -> tuple[float, float] | None:  # type: ignore[override]
+        return (0.0, 1.0) if self.config.visible == "bernoulli" else None
+
+    @property
+    def gaussian(self) -> bool:
+        return self.config.visible == "gaussian"
+
+    @property
+    def sigma(self) -> torch.Tensor:
+        """Standard deviations of the Gaussian visibles (standardized units), ``(D,)``."""
+        return self.log_sigma.exp()
+
+    # --- parameters of the equivalent plain RBM -----------------------------------------------------------
+    def params(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(W, b, c)`` of the plain (uncentered) RBM that defines the same distribution."""
+        W = self.W.detach()
+        if not self.config.centering:
+            return W, self.b.detach(), self.c.detach()
+        return W, self.b.detach() - W @ self.h_offset, self.c.detach() - self.v_offset @ W
+
+    # --- data space <-> model space ------------------------------------------------------------------------
+    def _flat(self, x: torch.Tensor) -> torch.Tensor:
+        v = x.reshape(x.shape[0], -1)
+        if v.shape[1] != self.n_visible:
+            raise DataError(
+                f"this RBM has {self.n_visible} visible units but got samples of shape {tuple(x.shape[1:])}"
+            )
+        v = v.to(self.W.dtype)
+        return (v - self.data_mean) / self.data_std if self.gaussian else v
+
+    def _unflat(self, v: torch.Tensor) -> torch.Tensor:
+        if self.gaussian:
+            v = v * self.data_std + self.data_mean
+        return v.reshape(v.shape[0], *self.config.data_shape)
+
+    def _log_jacobian(self) -> torch.Tensor:
+        """``sum log std``: the change of density from standardized units to data units."""
+        return self.data_std.log().sum() if self.gaussian else torch.zeros(())
+
+    # --- conditionals (model space, flat) -----------------------------------------------------------------
+    def _vis_in(self, v: torch.Tensor) -> torch.Tensor:
+        """What the hidden units see of ``v``: ``v`` (bernoulli) or ``v / sigma`` (gaussian)."""
+        return v / self.sigma.detach() if self.gaussian else v
+
+    def _hidden_logits(self, v: torch.Tensor, params=None, beta: float = 1.0) -> torch.Tensor:
+        W, _, c = params or self.params()
+        out = torch.addmm(c, self._vis_in(v), W)
+        return out.mul_(beta) if beta != 1.0 else out
+
+    def _visible_mean(self, h: torch.Tensor, params=None, beta: float = 1.0) -> torch.Tensor:
+        """E[v|h] (bernoulli: probabilities) at inverse temperature ``beta``."""
+        W, b, _ = params or self.params()
+        if self.gaussian:  # the mean does not depend on the temperature, only the variance does
+            return torch.addcmul(b, h @ W.t(), self.sigma.detach())
+        logits = torch.addmm(b, h, W.t())
+        return torch.sigmoid_(logits.mul_(beta) if beta != 1.0 else logits)
+
+    def _sample_visible(self, h: torch.Tensor, gen: torch.Generator, params=None, beta: float = 1.0) -> torch.Tensor:
+        mean = self._visible_mean(h, params, beta)
+        if self.gaussian:
+            std = self.sigma.detach() / math.sqrt(beta)
+            return mean + std * torch.randn(mean.shape, generator=gen)
+        return bernoulli(mean, gen)
+
+    def _gibbs_step(self, v: torch.Tensor, gen: torch.Generator, params, beta: float) -> torch.Tensor:
+        h = bernoulli(torch.sigmoid_(self._hidden_logits(v, params, beta)), gen)
+        return self._sample_visible(h, gen, params, beta)
+
+    # --- public inference ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden activation probabilities ``P(h=1|x)``, ``(B, n_hidden)`` (the features of ``x``)."""
+        return torch.sigmoid_(self._hidden_logits(self._flat(x)))
+
+    encode = transform
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, generator: torch.Generator | None = None, sample_hidden: bool = False):
+        """``E[v | h]`` with ``h = P(h|x)`` (or a sample of it with ``sample_hidden``), shaped like ``x``."""
+        p = torch.sigmoid_(self._hidden_logits(self._flat(x)))
+        h = bernoulli(p, self.rng(generator)) if sample_hidden else p
+        return self._unflat(self._visible_mean(h)).reshape(x.shape)
+
+    @torch.no_grad()
+    def free_energy(self, x: torch.Tensor) -> torch.Tensor:
+        r"""Free energy ``F(x)`` ``(B,)`` with :math:`p(x) = e^{-F(x)} / Z` (in data units for gaussian visibles)."""
+        v = self._flat(x)
+        W, b, c = self.params()
+        hidden = F.softplus(self._hidden_logits(v, (W, b, c))).sum(1)
+        if self.gaussian:
+            sig = self.sigma.detach()
+            return ((v - b) / sig).square().sum(1) / 2 - hidden + self._log_jacobian()
+        return -(v @ b) - hidden
+
+    @torch.no_grad()
+    def energy(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """Energy ``E(x, h)`` ``(B,)`` of visible states ``x`` and hidden states ``h`` ``(B, n_hidden)``."""
+        v = self._flat(x)
+        W, b, c = self.params()
+        h = h.to(v.dtype)
+        inter = ((self._vis_in(v) @ W) * h).sum(1)
+        if self.gaussian:
+            quad = ((v - b) / self.sigma.detach()).square().sum(1) / 2
+            return quad - h @ c - inter + self._log_jacobian()
+        return -(v @ b) - h @ c - inter
+
+    @torch.no_grad()
+    def gibbs(
+        self,
+        x: torch.Tensor,
+        steps: int = 1,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Run ``steps`` block-Gibbs steps (v -> h -> v) from ``x``; returns the visible sample, shaped like ``x``."""
+        beta = _beta(temperature)
+        gen, params = self.rng(generator), self.params()
+        v = self._flat(x)
+        for _ in range(steps):
+            v = self._gibbs_step(v, gen, params, beta)
+        return self._unflat(v).reshape(x.shape)
+
+    @torch.no_grad()
+    def gibbs_chain(
+        self,
+        n_chains: int,
+        length: int,
+        *,
+        burn_in: int = 0,
+        thin: int = 1,
+        temperature: float = 1.0,
+        init: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """States of ``n_chains`` Gibbs chains: ``(length, n_chains, *data_shape)`` (the means ``E[v|h]``).
+
+        The chains start at ``init`` (else at the visible biases' marginals), run ``burn_in`` steps, then record
+        a state every ``thin`` steps.
+        """
+        if length < 1 or thin < 1 or burn_in < 0:
+            raise ConfigError(f"need length >= 1, thin >= 1, burn_in >= 0; got {length}, {thin}, {burn_in}")
+        beta = _beta(temperature)
+        gen, params = self.rng(generator), self.params()
+        v = self._init_chains(n_chains, gen) if init is None else self._flat(init)
+        frames = []
+        for t in range(burn_in + (length - 1) * thin + 1):
+            h = bernoulli(torch.sigmoid_(self._hidden_logits(v, params, beta)), gen)
+            mean = self._visible_mean(h, params, beta)
+            if t >= burn_in and (t - burn_in) % thin == 0:
+                frames.append(self._unflat(mean))
+            v = self._sample_visible_from_mean(mean, gen, beta)
+        return torch.stack(frames)
+
+    def _sample_visible_from_mean(self, mean: torch.Tensor, gen: torch.Generator, beta: float) -> torch.Tensor:
+        if self.gaussian:
+            return mean + (self.sigma.detach() / math.sqrt(beta)) * torch.randn(mean.shape, generator=gen)
+        return bernoulli(mean, gen)
+
+    def _init_chains(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """Start states: independent draws from the visible biases alone (the data's marginals after init)."""
+        _, b, _ = self.params()
+        if self.gaussian:
+            return b + self.sigma.detach() * torch.randn((n, self.n_visible), generator=gen)
+        return bernoulli(torch.sigmoid(b).expand(n, -1), gen)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        *,
+        steps: int = 1000,
+        burn_in: int = 0,
+        temperature: float = 1.0,
+        n_chains: int | None = None,
+        init: torch.Tensor | None = None,
+        mean: bool = True,
+    ) -> torch.Tensor:
+        """``n`` samples ``(n, *data_shape)`` by block Gibbs sampling.
+
+        ``n_chains`` chains (default ``n``) start at ``init`` or at the visible biases' marginals, run
+        ``burn_in + steps`` steps and then give one sample every ``steps`` steps until ``n`` are collected.
+        ``mean=True`` returns ``E[v|h]`` of the last step (smooth pictures), ``False`` a draw of ``v``.
+        """
+        if steps < 1:
+            raise ConfigError(f"steps must be >= 1, got {steps}")
+        chains = n if n_chains is None else max(1, min(n_chains, n))
+        per_chain = -(-n // chains)
+        gen, params, beta = self.rng(generator), self.params(), _beta(temperature)
+        v = self._init_chains(chains, gen) if init is None else self._flat(init)
+        got = []
+        for t in range(burn_in + per_chain * steps):
+            h = bernoulli(torch.sigmoid_(self._hidden_logits(v, params, beta)), gen)
+            m = self._visible_mean(h, params, beta)
+            v = self._sample_visible_from_mean(m, gen, beta)
+            if t >= burn_in and (t - burn_in + 1) % steps == 0:
+                got.append(self._unflat(m if mean else v))
+        return torch.stack(got, 1).reshape(-1, *self.config.data_shape)[:n].float()
+
+    @torch.no_grad()
+    def pseudo_likelihood(
+        self, x: torch.Tensor, generator: torch.Generator | None = None, exact: bool = False
+    ) -> torch.Tensor:
+        r"""Log pseudo-likelihood ``(B,)`` of binary ``x``: :math:`\sum_i \log p(x_i | x_{-i})`.
+
+        ``exact=False`` estimates it as scikit-learn does, ``D * log sigmoid(F(x~) - F(x))`` with one randomly
+        chosen unit of each sample flipped to ``1 - x_i`` (cheap, noisy, unbiased); ``exact=True`` sums over all
+        ``D`` units. Intensities are used as they are (as scikit-learn does); binarize them for the true PL.
+        """
+        if self.gaussian:
+            raise ConfigError("the pseudo-likelihood is defined here for binary visibles (visible='bernoulli')")
+        v = self._flat(x)
+        fe = self.free_energy(v)
+        if not exact:
+            idx = torch.randint(0, self.n_visible, (v.shape[0],), generator=self.rng(generator))
+            flipped = v.clone()
+            rows = torch.arange(v.shape[0])
+            flipped[rows, idx] = 1 - flipped[rows, idx]
+            return self.n_visible * F.logsigmoid(self.free_energy(flipped) - fe)
+        W, b, c = self.params()
+        act = self._hidden_logits(v, (W, b, c))  # (B, H)
+        total = torch.zeros(v.shape[0])
+        for i in range(self.n_visible):  # flipping unit i changes the logits by (1 - 2 v_i) W_i
+            delta = (1 - 2 * v[:, i : i + 1]) * W[i]
+            fe_flip = -(v @ b + (1 - 2 * v[:, i]) * b[i]) - F.softplus(act + delta).sum(1)
+            total += F.logsigmoid(fe_flip - fe)
+        return total
+
+    # --- exact partition function (small models) ---------------------------------------------------------
+    @torch.no_grad()
+    def exact_log_partition(self) -> float:
+        """``log Z`` by summing over every configuration of the smaller layer (at most 20 units there).
+
+        In standardized units for gaussian visibles (the constant ``sum log std`` is part of :meth:`free_energy`).
+        """
+        W, b, c = (t.double() for t in self.params())
+        n_h = W.shape[1]
+        if self.gaussian:
+            if n_h > MAX_EXACT_UNITS:
+                raise ConfigError(f"exact log Z sums over 2**n_hidden states; n_hidden={n_h} > {MAX_EXACT_UNITS}")
+            sig = self.sigma.detach().double()
+
+            def term(h: torch.Tensor) -> torch.Tensor:  # integral over v in closed form
+                a = h @ W.t()
+                return h @ c + (a * b / sig + a.square() / 2).sum(1)
+
+            return float(logsumexp_chunks(term, n_h) + (_HALF_LOG_2PI + sig.log()).sum())
+        n_v = W.shape[0]
+        if min(n_v, n_h) > MAX_EXACT_UNITS:
+            raise ConfigError(
+                f"exact log Z needs a layer of at most {MAX_EXACT_UNITS} units (this RBM is {n_v}-{n_h}); "
+                "estimate it with genlab.metrics.log_partition (AIS)"
+            )
+        if n_h <= n_v:
+            return float(logsumexp_chunks(lambda h: h @ c + F.softplus(h @ W.t() + b).sum(1), n_h))
+        return float(logsumexp_chunks(lambda v: v @ b + F.softplus(v @ W + c).sum(1), n_v))
+
+    @torch.no_grad()
+    def log_prob(self, x: torch.Tensor, log_z: float | None = None) -> torch.Tensor:
+        """``log p(x)`` ``(B,)`` = ``-F(x) - log Z``; ``log_z`` from AIS for large models, exact when omitted."""
+        if log_z is None:
+            log_z = self.exact_log_partition()
+        return -self.free_energy(x).double() - log_z
+
+    def annealing_path(self, base_bias: torch.Tensor | None = None):
+        """The AIS path from a base-rate model to this RBM (see :func:`genlab.metrics.ais`)."""
+        from .ais_paths import RBMPath
+
+        return RBMPath(self, base_bias)
+
+    # --- training --------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def on_train_start(self, x: torch.Tensor) -> None:
+        if bool(self.initialized):
+            return
+        c = self.config
+        v = x.reshape(x.shape[0], -1).to(self.W.dtype)
+        if self.gaussian:
+            if c.standardize:
+                self.data_mean.copy_(v.mean(0))
+                self.data_std.copy_(v.std(0).clamp_min(1e-3) if v.shape[0] > 1 else torch.ones(v.shape[1]))
+            v = (v - self.data_mean) / self.data_std
+            self.b.copy_(v.mean(0))
+        else:
+            p = v.mean(0).clamp(1e-3, 1 - 1e-3)  # Hinton's guide: visible biases at the log-odds of the data
+            self.b.copy_(torch.log(p / (1 - p)))
+            if c.centering:
+                self.v_offset.copy_(v.mean(0))
+        if c.method == "pcd":
+            self.chains.copy_(self._init_chains(c.n_chains, self.rng()))
+        self.initialized.fill_(True)
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        c = self.config
+        groups = [
+            {"params": [self.W], "weight_decay": c.weight_decay},
+            {"params": [self.b, self.c] + ([self.log_sigma] if c.learn_sigma else []), "weight_decay": 0.0},
+        ]
+        if c.optimizer == "adam":
+            return [torch.optim.Adam(groups, lr=c.lr, foreach=True)]
+        return [torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, foreach=True)]
+
+    def _phase(self, v: torch.Tensor, ph: torch.Tensor):
+        """Sufficient statistics of one phase: centered visible input and hidden probabilities."""
+        if self.config.centering:
+            return v - self.v_offset, ph - self.h_offset
+        return self._vis_in(v), ph
+
+    @torch.no_grad()
+    def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
+        c = self.config
+        if not bool(self.initialized):  # trained without the Trainer (or an empty fit): initialise from the batch
+            self.on_train_start(batch.x)
+        recon, mean_h = self.estimate_gradient(batch.x)
+        optimizers[0].step()
+        if c.centering:  # move the hidden offset, keep the distribution (b absorbs the change)
+            new = torch.lerp(self.h_offset, mean_h, c.centering_rate)
+            self.b.add_(self.W @ (new - self.h_offset))
+            self.h_offset.copy_(new)
+        return {"loss": recon}
+
+    @torch.no_grad()
+    def estimate_gradient(self, x: torch.Tensor, generator: torch.Generator | None = None):
+        """The CD-k / PCD-k estimate of minus the log-likelihood gradient on ``x``, written into each parameter's
+        ``.grad`` (PCD also advances the chains).
+
+        Returns:
+            ``(reconstruction error, mean hidden activation on x)``: the squared error of ``E[v|h]`` after one
+            Gibbs step from ``x`` (summed over units, mean over samples; PCD measures it on at most 32
+            samples), and ``mean P(h|x)`` ``(n_hidden,)``.
+        """
+        c = self.config
+        gen = self.rng(generator)
+        params = self.params()
+        v0 = self._flat(x)
+        ph0 = torch.sigmoid_(self._hidden_logits(v0, params))
+        # negative phase: k Gibbs steps from the data (CD) or from the persistent chains (PCD)
+        pcd = c.method == "pcd"
+        v, ph = (self.chains, torch.sigmoid_(self._hidden_logits(self.chains, params))) if pcd else (v0, ph0)
+        first = None
+        for i in range(c.k):
+            mean_v = self._visible_mean(bernoulli(ph, gen), params)
+            first = mean_v if first is None else first
+            # optionally CD-k's last visible state is its mean (less noise; Hinton 2010, sec. 3.2)
+            keep_mean = c.mean_field_negative and i == c.k - 1 and not pcd
+            v = mean_v if keep_mean else self._sample_visible_from_mean(mean_v, gen, 1.0)
+            ph = torch.sigmoid_(self._hidden_logits(v, params))
+        if pcd:
+            self.chains.copy_(v)
+            sub = slice(0, 32)
+            recon = (v0[sub] - self._visible_mean(ph0[sub], params)).square().sum(1).mean()
+        else:
+            recon = (v0 - first).square().sum(1).mean()
+        self._set_gradients(v0, ph0, v, ph)
+        return recon, ph0.mean(0)
+
+    def _set_gradients(self, v0: torch.Tensor, ph0: torch.Tensor, vk: torch.Tensor, phk: torch.Tensor) -> None:
+        """Minus the log-likelihood gradient estimate, written into ``.grad`` for the optimizer."""
+        c = self.config
+        n0, nk = v0.shape[0], vk.shape[0]
+        x0, y0 = self._phase(v0, ph0)
+        xk, yk = self._phase(vk, phk)
+        gW = torch.mm(xk.t(), yk).div_(nk)
+        gW.addmm_(x0.t(), y0, alpha=-1.0 / n0)  # grad = <.>_model - <.>_data (minimising)
+        mean_y0, mean_yk = ph0.mean(0), phk.mean(0)
+        gc = mean_yk - mean_y0
+        if self.gaussian:
+            sig = self.sigma.detach()
+            gb = ((vk - self.b).mean(0) - (v0 - self.b).mean(0)) / sig.square()
+            if c.learn_sigma:  # -dlogp/dlog(sigma) = <dF/dlog sigma>_data - <dF/dlog sigma>_model
+                self.log_sigma.grad = self._dF_dlogsigma(v0, ph0) - self._dF_dlogsigma(vk, phk)
+        else:
+            gb = vk.mean(0) - v0.mean(0)
+        if c.sparsity_target > 0:  # penalty pulling the running mean activation q towards the target
+            self.q_hidden.lerp_(mean_y0, 1 - c.sparsity_decay)
+            push = c.sparsity_cost * (self.q_hidden - c.sparsity_target)
+            gc += push
+            gW.addr_(x0.mean(0), push)
+        self.W.grad, self.b.grad, self.c.grad = gW, gb, gc
+
+    def _dF_dlogsigma(self, v: torch.Tensor, ph: torch.Tensor) -> torch.Tensor:
+        sig = self.sigma.detach()
+        return (-((v - self.b) / sig).square() + (v / sig) * (ph @ self.W.t())).mean(0)
+
+    @torch.no_grad()
+    def validation_step(self, batch: Batch) -> dict[str, Any]:
+        recon = (self.reconstruct(batch.x) - batch.x).reshape(batch.x.shape[0], -1)
+        if self.gaussian:
+            recon = recon / self.data_std
+        return {"loss": recon.square().sum(1).mean(), "free_energy": self.free_energy(batch.x).mean()}
+
+    def check_data(self, info: DatasetInfo) -> None:
+        super().check_data(info)
+        if not self.gaussian:
+            require_unit_range(info, "Bernoulli RBM", "visible='gaussian'")
+
+    def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
+        g = self.rng(generator)
+        if self.gaussian:
+            return Batch(torch.randn((n, *self.data_shape), generator=g), None)
+        return Batch(torch.rand((n, *self.data_shape), generator=g).round(), None)
+
+
+def _beta(temperature: float) -> float:
+    if not temperature > 0:
+        raise ConfigError(f"temperature must be > 0, got {temperature}")
+    return 1.0 / temperature
+
+
+__all__ = ["MAX_EXACT_UNITS", "RBM", "RBMConfig", "states"]
