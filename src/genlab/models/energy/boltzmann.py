@@ -12,6 +12,7 @@ from torch import nn
 from ...config import BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
+from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, require_unit_range
 from .sampling import bernoulli, logsumexp_chunks, states
@@ -235,7 +236,7 @@ class BoltzmannMachine(GenerativeModel):
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         c = self.config
         groups = [{"params": [self.W], "weight_decay": c.weight_decay}, {"params": [self.b], "weight_decay": 0.0}]
-        return [torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, foreach=True)]
+        return [MomentumSGD(groups, lr=c.lr, momentum=c.momentum)]
 
     def clamped_states(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Full states ``(B, n)`` with the visibles at ``x`` and the hiddens inferred (mean-field or Gibbs)."""
