@@ -25,9 +25,7 @@ def test_energy_is_the_sum_over_pairs():
     m = random_bm(3, 2, seed=1)
     s = states(5, dtype=torch.float32)
     W, b = m.W.detach(), m.b.detach()
-    manual = torch.stack(
-        [-sum(W[i, j] * x[i] * x[j] for i in range(5) for j in range(i + 1, 5)) - x @ b for x in s]
-    )
+    manual = torch.stack([-sum(W[i, j] * x[i] * x[j] for i in range(5) for j in range(i + 1, 5)) - x @ b for x in s])
     assert torch.allclose(m.energy(s), manual, atol=1e-5)
 
 

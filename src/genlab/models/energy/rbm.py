@@ -209,6 +209,43 @@ class RBM(GenerativeModel):
 
     encode = transform
 
+    def hidden_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Pre-activations of the hidden units ``(B, n_hidden)``, differentiable in the parameters (fine-tuning)."""
+        v = self._flat(x)
+        if self.gaussian:
+            v = v / self.sigma
+        if self.config.centering:
+            v = v - self.v_offset
+        return torch.addmm(self.c, v, self.W)
+
+    @torch.no_grad()
+    def log_visible_given_hidden(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """``log p(x | h)`` ``(B,)`` (in data units for gaussian visibles)."""
+        v = self._flat(x)
+        W, b, _ = self.params()
+        if self.gaussian:
+            sig = self.sigma.detach()
+            z = (v - torch.addcmul(b, h @ W.t(), sig)) / sig
+            return -(z.square() / 2 + _HALF_LOG_2PI + sig.log()).sum(1) - self._log_jacobian()
+        logits = torch.addmm(b, h, W.t())
+        return -F.binary_cross_entropy_with_logits(logits, v, reduction="none").sum(1)
+
+    @torch.no_grad()
+    def log_hidden_given_visible(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``log P(h | x)`` ``(B,)`` of binary hidden states ``h``."""
+        logits = self._hidden_logits(self._flat(x))
+        return -F.binary_cross_entropy_with_logits(logits, h, reduction="none").sum(1)
+
+    @torch.no_grad()
+    def sample_hidden(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A binary draw of ``h ~ P(h | x)`` ``(B, n_hidden)``."""
+        return bernoulli(self.transform(x), self.rng(generator))
+
+    @torch.no_grad()
+    def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
+        """``E[v | h]`` in data units, ``(B, *data_shape)``."""
+        return self._unflat(self._visible_mean(h))
+
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, generator: torch.Generator | None = None, sample_hidden: bool = False):
         """``E[v | h]`` with ``h = P(h|x)`` (or a sample of it with ``sample_hidden``), shaped like ``x``."""
