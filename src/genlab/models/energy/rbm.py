@@ -55,8 +55,21 @@ class RBMConfig(BaseConfig):
     )
     centering_rate: float = param(0.01, gt=0, le=1, help="centering: update rate of the hidden offset")
     init_std: float = param(0.01, gt=0, help="standard deviation of the initial weights")
+    up_factor: float = param(
+        1.0, gt=0, help="multiplies W in P(h|v): 2 makes the bottom module of DBM pretraining (not a plain RBM)"
+    )
+    down_factor: float = param(
+        1.0, gt=0, help="multiplies W in P(v|h): 2 makes the top module of DBM pretraining (not a plain RBM)"
+    )
+
+    @property
+    def plain(self) -> bool:
+        """True for an RBM with an energy function (both factors 1)."""
+        return self.up_factor == 1.0 and self.down_factor == 1.0
 
     def validate(self) -> None:
+        if not self.plain and (self.visible != "bernoulli" or self.centering):
+            raise ConfigError("up_factor / down_factor (DBM pretraining modules) need bernoulli visibles, no centering")
         if self.centering and self.visible != "bernoulli":
             raise ConfigError(
                 "centering is defined here for binary visibles: set visible='bernoulli' or centering=False"
@@ -179,7 +192,7 @@ class RBM(GenerativeModel):
 
     def _hidden_logits(self, v: torch.Tensor, params=None, beta: float = 1.0) -> torch.Tensor:
         W, _, c = params or self.params()
-        out = torch.addmm(c, self._vis_in(v), W)
+        out = torch.addmm(c, self._vis_in(v), W, alpha=self.config.up_factor)
         return out.mul_(beta) if beta != 1.0 else out
 
     def _visible_mean(self, h: torch.Tensor, params=None, beta: float = 1.0) -> torch.Tensor:
@@ -187,7 +200,7 @@ class RBM(GenerativeModel):
         W, b, _ = params or self.params()
         if self.gaussian:  # the mean does not depend on the temperature, only the variance does
             return torch.addcmul(b, h @ W.t(), self.sigma.detach())
-        logits = torch.addmm(b, h, W.t())
+        logits = torch.addmm(b, h, W.t(), alpha=self.config.down_factor)
         return torch.sigmoid_(logits.mul_(beta) if beta != 1.0 else logits)
 
     def _sample_visible(self, h: torch.Tensor, gen: torch.Generator, params=None, beta: float = 1.0) -> torch.Tensor:
@@ -216,7 +229,7 @@ class RBM(GenerativeModel):
             v = v / self.sigma
         if self.config.centering:
             v = v - self.v_offset
-        return torch.addmm(self.c, v, self.W)
+        return torch.addmm(self.c, v, self.W, alpha=self.config.up_factor)
 
     @torch.no_grad()
     def log_visible_given_hidden(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -256,6 +269,7 @@ class RBM(GenerativeModel):
     @torch.no_grad()
     def free_energy(self, x: torch.Tensor) -> torch.Tensor:
         r"""Free energy ``F(x)`` ``(B,)`` with :math:`p(x) = e^{-F(x)} / Z` (in data units for gaussian visibles)."""
+        self._require_energy()
         v = self._flat(x)
         W, b, c = self.params()
         hidden = F.softplus(self._hidden_logits(v, (W, b, c))).sum(1)
@@ -267,6 +281,7 @@ class RBM(GenerativeModel):
     @torch.no_grad()
     def energy(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """Energy ``E(x, h)`` ``(B,)`` of visible states ``x`` and hidden states ``h`` ``(B, n_hidden)``."""
+        self._require_energy()
         v = self._flat(x)
         W, b, c = self.params()
         h = h.to(v.dtype)
@@ -405,6 +420,7 @@ class RBM(GenerativeModel):
 
         In standardized units for gaussian visibles (the constant ``sum log std`` is part of :meth:`free_energy`).
         """
+        self._require_energy()
         W, b, c = (t.double() for t in self.params())
         n_h = W.shape[1]
         if self.gaussian:
@@ -438,7 +454,15 @@ class RBM(GenerativeModel):
         """The AIS path from a base-rate model to this RBM (see :func:`genlab.metrics.ais`)."""
         from .ais_paths import RBMPath
 
+        self._require_energy()
         return RBMPath(self, base_bias)
+
+    def _require_energy(self) -> None:
+        if not self.config.plain:
+            raise ConfigError(
+                "this RBM scales its weights differently up and down (a DBM pretraining module): it has no energy "
+                "function, free energy or partition function"
+            )
 
     # --- training --------------------------------------------------------------------------------------
     @torch.no_grad()

@@ -1,0 +1,435 @@
+"""Deep Boltzmann machines: undirected layers, mean-field for the data, persistent chains for the model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...config import BaseConfig, param
+from ...data.dataset import DatasetInfo
+from ...errors import ConfigError
+from ...nn import adam
+from ...nn.optim import MomentumSGD
+from ...registry import register_model
+from ..base import Batch, GenerativeModel, checked_labels, require_unit_range
+from .rbm import RBM, RBMConfig
+from .sampling import bernoulli, logsumexp_chunks
+
+#: the most units of the even layers (visible, h2, ...) genlab enumerates for an exact log Z
+MAX_EXACT_UNITS = 20
+
+
+@dataclass(frozen=True)
+class DBMConfig(BaseConfig):
+    """Configuration of :class:`DBM`."""
+
+    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one (binary or [0, 1]) sample")
+    layer_dims: tuple[int, ...] = param((500, 1000), ge=1, help="hidden units per layer, bottom to top (2 or 3)")
+    mean_field_steps: int = param(10, ge=1, help="mean-field updates of q(h|v) per data phase")
+    gibbs_steps: int = param(1, ge=1, help="block-Gibbs steps of the persistent chains per update")
+    n_chains: int = param(100, ge=1, help="persistent chains of the model phase")
+    lr: float = param(0.005, gt=0, help="learning rate of joint training")
+    momentum: float = param(0.5, ge=0, lt=1, help="sgd momentum")
+    weight_decay: float = param(2e-4, ge=0, help="L2 penalty on the weights")
+    pretrain_epochs: int = param(0, ge=0, help="epochs per layer of greedy pretraining with the doubling trick")
+    pretrain_lr: float = param(0.05, gt=0, help="learning rate of the pretraining RBMs")
+    pretrain_k: int = param(1, ge=1, help="CD steps of the pretraining RBMs")
+    n_classes: int = param(0, ge=0, help="> 0: a softmax layer on mean-field features, fine-tuned with labels")
+    finetune_lr: float = param(1e-3, gt=0, help="Adam learning rate of discriminative fine-tuning")
+
+    def validate(self) -> None:
+        if not 2 <= len(self.layer_dims) <= 3:
+            raise ConfigError(f"a DBM here has 2 or 3 hidden layers, got layer_dims={self.layer_dims}")
+
+    def module_config(self, i: int) -> RBMConfig:
+        """Pretraining module ``i`` (Salakhutdinov & Hinton 2009): the bottom one doubles its bottom-up input,
+        the top one its top-down input (each stands in for the missing layer on the other side)."""
+        top = i == len(self.layer_dims) - 1
+        return RBMConfig(
+            data_shape=self.data_shape if i == 0 else (self.layer_dims[i - 1],),
+            n_hidden=self.layer_dims[i],
+            k=self.pretrain_k,
+            lr=self.pretrain_lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            up_factor=2.0 if i == 0 else 1.0,
+            down_factor=2.0 if top else 1.0,
+        )
+
+
+@register_model(
+    "dbm",
+    config=DBMConfig,
+    description="deep Boltzmann machine (mean-field + persistent chains, doubling-trick pretraining, AIS bound)",
+    presets={"dbm_classifier": {"n_classes": 10}},
+)
+class DBM(GenerativeModel):
+    r"""Deep Boltzmann machine (Salakhutdinov & Hinton 2009): binary layers :math:`h^0 = v, h^1, \dots, h^L`,
+    undirected connections between neighbouring layers only,
+
+    .. math::
+        E(v, h) = -\sum_{l=0}^{L-1} {h^l}^\top W^l h^{l+1} - \sum_{l=0}^{L} {b^l}^\top h^l .
+
+    The data phase uses a factorial mean-field posterior :math:`q(h|v) = \prod_l \prod_j \mu^l_j`, from the
+    fixed-point updates :math:`\mu^l = \sigma(\mu^{l-1} W^{l-1} + \mu^{l+1} {W^l}^\top + b^l)`; the model phase
+    uses persistent block-Gibbs chains (odd layers given even, then even given odd). The update is
+    :math:`\Delta W^l \propto \langle \mu^l {\mu^{l+1}}^\top\rangle_{\text{data}} - \langle h^l {h^{l+1}}^\top
+    \rangle_{\text{model}}`. Pretraining trains one RBM per layer through the same trainer, the bottom one with
+    doubled bottom-up weights and the top one with doubled top-down weights, middle ones plain with their weights
+    halved in the DBM. The likelihood bound is
+
+    .. math::
+        \log p(v) \ge E_q[-E(v, h)] + H(q) - \log Z,
+
+    with :math:`\log Z` from AIS over the even layers, the odd layers summed out exactly.
+
+    With ``n_classes > 0``, a softmax layer reads the top layer of an MLP built from the DBM's weights whose
+    first layers also take the mean-field posterior of the layer above as input (the paper's construction).
+
+    References:
+        Salakhutdinov, R. & Hinton, G. E. (2009). Deep Boltzmann Machines. AISTATS.
+        Salakhutdinov, R. & Hinton, G. E. (2012). An Efficient Learning Procedure for Deep Boltzmann Machines.
+        Neural Computation 24.
+    """
+
+    output_range = (0.0, 1.0)
+
+    def __init__(self, config: DBMConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.dims = [math.prod(c.data_shape), *c.layer_dims]
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.randn(a, b) * 0.01) for a, b in zip(self.dims[:-1], self.dims[1:], strict=True)
+        )
+        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(d)) for d in self.dims)
+        self.rbms = nn.ModuleList(RBM(c.module_config(i)) for i in range(len(c.layer_dims)))
+        for i, d in enumerate(self.dims):
+            self.register_buffer(f"chains_{i}", torch.zeros(c.n_chains, d))
+        self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+        self.head = nn.Linear(c.layer_dims[-1], c.n_classes) if c.n_classes else None
+        self.stage: int | None = None
+
+    @property
+    def n_layers(self) -> int:
+        """Hidden layers ``L``."""
+        return len(self.dims) - 1
+
+    def _chains(self) -> list[torch.Tensor]:
+        return [getattr(self, f"chains_{i}") for i in range(len(self.dims))]
+
+    def _flat(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], -1).to(self.weights[0].dtype)
+
+    # --- conditionals -------------------------------------------------------------------------------------
+    def _input(self, layers: list[torch.Tensor], layer: int) -> torch.Tensor:
+        """Total input of ``layer`` given its neighbours in ``layers`` (``None`` entries are skipped)."""
+        W, b = self.weights, self.biases
+        out = b[layer].detach()
+        if layer > 0 and layers[layer - 1] is not None:
+            out = torch.addmm(out, layers[layer - 1], W[layer - 1].detach())
+        if layer < self.n_layers and layers[layer + 1] is not None:
+            out = torch.addmm(out, layers[layer + 1], W[layer].detach().t())
+        return out
+
+    @torch.no_grad()
+    def mean_field(self, x: torch.Tensor, steps: int | None = None) -> list[torch.Tensor]:
+        """``[v, mu^1, ..., mu^L]``: the mean-field posterior, started from a bottom-up pass with doubled weights."""
+        v = self._flat(x)
+        mus: list[torch.Tensor] = [v]
+        for layer in range(1, self.n_layers + 1):
+            factor = 2.0 if layer < self.n_layers else 1.0
+            mus.append(
+                torch.sigmoid(
+                    torch.addmm(self.biases[layer].detach(), mus[-1], self.weights[layer - 1].detach(), alpha=factor)
+                )
+            )
+        for _ in range(self.config.mean_field_steps if steps is None else steps):
+            for layer in range(1, self.n_layers + 1):
+                mus[layer] = torch.sigmoid(self._input([*mus, None], layer))
+        return mus
+
+    def _gibbs(self, s: list[torch.Tensor], gen: torch.Generator, steps: int) -> list[torch.Tensor]:
+        """Block Gibbs: odd layers given even, then even given odd; ``s`` is ``[v, h1, ..., hL]``."""
+        s = list(s)
+        ext = [*s, None]
+        for _ in range(steps):
+            for parity in (1, 0):
+                for layer in range(parity, self.n_layers + 1, 2):
+                    ext[layer] = bernoulli(torch.sigmoid(self._input(ext, layer)), gen)
+        return ext[:-1]
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        """Top-layer mean-field features ``(B, layer_dims[-1])``."""
+        return self.mean_field(x)[-1]
+
+    encode = transform
+
+    # --- generation ---------------------------------------------------------------------------------------
+    def _random_states(self, n: int, gen: torch.Generator) -> list[torch.Tensor]:
+        v = bernoulli(torch.sigmoid(self.biases[0].detach()).expand(n, -1).contiguous(), gen)
+        return [v] + [bernoulli(torch.full((n, d), 0.5), gen) for d in self.dims[1:]]
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, *, steps: int = 1000) -> torch.Tensor:
+        """``n`` samples ``(n, *data_shape)``: ``E[v | h^1]`` after ``steps`` block-Gibbs steps from random states."""
+        gen = self.rng(generator)
+        s = self._gibbs(self._random_states(n, gen), gen, steps)
+        v = torch.sigmoid(self._input([*s, None], 0))
+        return v.reshape(n, *self.config.data_shape).float()
+
+    # --- likelihood ---------------------------------------------------------------------------------------
+    def annealing_path(self, base_bias: torch.Tensor | None = None):
+        """AIS over the even layers with the odd layers summed out (see :class:`DBMPath`)."""
+        return DBMPath(self, base_bias)
+
+    @torch.no_grad()
+    def exact_log_partition(self) -> float:
+        """``log Z`` by enumerating the even layers (at most 20 units there), the odd ones summed out."""
+        path = self.annealing_path()
+        n_even = sum(path.dims[i] for i in path.even)
+        if n_even > MAX_EXACT_UNITS:
+            raise ConfigError(
+                f"exact log Z enumerates the even layers: {n_even} units > {MAX_EXACT_UNITS}; use AIS "
+                "(genlab.metrics.log_partition)"
+            )
+        return float(logsumexp_chunks(lambda s: path.log_unnorm(path.split(s), 1.0), n_even))
+
+    @torch.no_grad()
+    def log_prob(self, x: torch.Tensor, log_z: float | None = None) -> torch.Tensor:
+        """The mean-field lower bound on ``log p(x)`` ``(B,)``: ``E_q[-E(x, h)] + H(q) - log Z``."""
+        if log_z is None:
+            log_z = self.exact_log_partition()
+        mus = [m.double() for m in self.mean_field(x)]
+        W = [w.detach().double() for w in self.weights]
+        b = [t.detach().double() for t in self.biases]
+        neg_e = sum(((mus[i] @ W[i]) * mus[i + 1]).sum(1) for i in range(self.n_layers))
+        neg_e = neg_e + sum(mus[i] @ b[i] for i in range(len(mus)))
+        ent = sum(-(m * m.clamp_min(1e-12).log() + (1 - m) * (1 - m).clamp_min(1e-12).log()).sum(1) for m in mus[1:])
+        return neg_e + ent - log_z
+
+    # --- classification -------------------------------------------------------------------------------------
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores ``(B, n_classes)`` (differentiable): an MLP with the DBM's weights whose layer ``l`` also
+        sees the mean-field posterior of layer ``l + 1``."""
+        if self.head is None:
+            raise ConfigError("this DBM has no classifier: build it with n_classes > 0 (the dbm_classifier preset)")
+        q = self.mean_field(x)
+        h = q[0]
+        for layer in range(1, self.n_layers + 1):
+            pre = torch.addmm(self.biases[layer], h, self.weights[layer - 1])
+            if layer < self.n_layers:
+                pre = torch.addmm(pre, q[layer + 1], self.weights[layer].t())
+            h = torch.sigmoid(pre)
+        return self.head(h)
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.logits(x), 1)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits(x).argmax(1)
+
+    # --- greedy pretraining ----------------------------------------------------------------------------------
+    @property
+    def n_stages(self) -> int:
+        return self.n_layers
+
+    def set_stage(self, stage: int | None) -> None:
+        if stage is not None and not 0 <= stage < self.n_layers:
+            raise ConfigError(f"stage must be in 0..{self.n_layers - 1} or None, got {stage}")
+        if stage is None and self.stage is not None and all(bool(r.initialized) for r in self.rbms):
+            self.compose()
+        self.stage = stage
+
+    @torch.no_grad()
+    def compose(self) -> None:
+        """Set the DBM's weights from the pretrained modules: middle weights halved, shared biases averaged."""
+        L = self.n_layers
+        for i, r in enumerate(self.rbms):
+            self.weights[i].copy_(r.W / (2.0 if 0 < i < L - 1 else 1.0))
+        self.biases[0].copy_(self.rbms[0].b)
+        for layer in range(1, L):
+            self.biases[layer].copy_((self.rbms[layer - 1].c + self.rbms[layer].b) / 2)
+        self.biases[L].copy_(self.rbms[L - 1].c)
+        self._reset_chains(self.rng())
+        self.initialized.fill_(True)
+
+    @torch.no_grad()
+    def _up_modules(self, x: torch.Tensor, stage: int) -> torch.Tensor:
+        h = x
+        for i in range(stage):
+            h = bernoulli(self.rbms[i].transform(h), self.rng())
+        return h
+
+    def _reset_chains(self, gen: torch.Generator) -> None:
+        for buf, s in zip(self._chains(), self._random_states(self.config.n_chains, gen), strict=True):
+            buf.copy_(s)
+
+    @torch.no_grad()
+    def on_train_start(self, x: torch.Tensor) -> None:
+        if self.stage is not None:
+            r = self.rbms[self.stage]
+            if not bool(r.initialized):
+                r.generator = self.rng()
+                h = torch.cat([self._up_modules(x[a : a + 10_000], self.stage) for a in range(0, len(x), 10_000)])
+                r.on_train_start(h)
+            return
+        if bool(self.initialized):
+            return
+        p = self._flat(x).mean(0).clamp(1e-3, 1 - 1e-3)
+        self.biases[0].copy_(torch.log(p / (1 - p)))
+        self._reset_chains(self.rng())
+        self.initialized.fill_(True)
+
+    # --- training ---------------------------------------------------------------------------------------------
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        c = self.config
+        if self.stage is not None:
+            return self.rbms[self.stage].configure_optimizers()
+        groups = [
+            {"params": list(self.weights), "weight_decay": c.weight_decay},
+            {"params": list(self.biases), "weight_decay": 0.0},
+        ]
+        opts: list[torch.optim.Optimizer] = [MomentumSGD(groups, lr=c.lr, momentum=c.momentum)]
+        if self.head is not None:
+            opts.append(adam(self.parameters(), lr=c.finetune_lr))
+        return opts
+
+    def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
+        gen = self.rng()
+        if self.stage is not None:
+            r = self.rbms[self.stage]
+            r.generator = gen
+            return r.training_step(Batch(self._up_modules(batch.x, self.stage)), optimizers, step)
+        if self.head is not None and batch.y is not None:
+            y = checked_labels(batch.y, batch.x.shape[0], self.config.n_classes, "DBM")
+            loss = F.cross_entropy(self.logits(batch.x), y)
+            self.optimize(loss, optimizers[-1])
+            return {"loss": loss.detach()}
+        return self._joint_step(batch.x, optimizers[0], gen)
+
+    @torch.no_grad()
+    def _joint_step(self, x: torch.Tensor, optimizer: torch.optim.Optimizer, gen: torch.Generator) -> dict[str, Any]:
+        if not bool(self.initialized):
+            self.on_train_start(x)
+        data = self.mean_field(x)
+        model = self._gibbs(self._chains(), gen, self.config.gibbs_steps)
+        for buf, s in zip(self._chains(), model, strict=True):
+            buf.copy_(s)
+        nd, nm = data[0].shape[0], model[0].shape[0]
+        for i, W in enumerate(self.weights):
+            g = torch.mm(model[i].t(), model[i + 1]).div_(nm)
+            g.addmm_(data[i].t(), data[i + 1], alpha=-1.0 / nd)
+            W.grad = g
+        for i, b in enumerate(self.biases):
+            b.grad = model[i].mean(0) - data[i].mean(0)
+        optimizer.step()
+        recon = torch.sigmoid(self._input([*data, None], 0))
+        return {"loss": (recon - data[0]).square().sum(1).mean()}
+
+    @torch.no_grad()
+    def validation_step(self, batch: Batch) -> dict[str, Any]:
+        if self.stage is not None:
+            return self.rbms[self.stage].validation_step(Batch(self._up_modules(batch.x, self.stage)))
+        if self.head is not None and batch.y is not None:
+            logits = self.logits(batch.x)
+            return {"loss": F.cross_entropy(logits, batch.y), "error": (logits.argmax(1) != batch.y).float().mean()}
+        data = self.mean_field(batch.x)
+        recon = torch.sigmoid(self._input([*data, None], 0))
+        return {"loss": (recon - data[0]).square().sum(1).mean()}
+
+    def check_data(self, info: DatasetInfo) -> None:
+        super().check_data(info)
+        require_unit_range(info, "deep Boltzmann machine", "binary data or intensities in [0, 1]")
+
+    def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
+        return Batch(torch.rand((n, *self.data_shape), generator=self.rng(generator)).round(), None)
+
+
+class DBMPath:
+    r"""AIS path for a DBM over the even layers :math:`x = (v, h^2, \dots)` with the odd layers summed out:
+
+    .. math::
+        \log p^*_\beta(x) = (1-\beta)\, b_A^\top v + \beta \sum_{l\ \text{even}} {b^l}^\top h^l
+        + \sum_{l\ \text{odd}} \sum_j \mathrm{softplus}\big(\beta\,(b^l + h^{l-1} W^{l-1} + h^{l+1} {W^l}^\top)_j\big),
+
+    from independent visibles with biases :math:`b_A` and uniform even hidden layers at :math:`\beta = 0`.
+    """
+
+    def __init__(self, dbm: DBM, base_bias: torch.Tensor | None = None) -> None:
+        self.W = [w.detach() for w in dbm.weights]
+        self.b = [t.detach() for t in dbm.biases]
+        self.dims = dbm.dims
+        self.L = dbm.n_layers
+        self.even = list(range(0, self.L + 1, 2))
+        self.odd = list(range(1, self.L + 1, 2))
+        self.base = self.b[0] if base_bias is None else torch.as_tensor(base_bias, dtype=self.b[0].dtype)
+
+    def split(self, s: torch.Tensor) -> list[torch.Tensor]:
+        """Rows of concatenated even-layer states -> one tensor per even layer."""
+        return list(torch.split(s, [self.dims[i] for i in self.even], 1))
+
+    def _full(self, x: list[torch.Tensor]) -> list[torch.Tensor | None]:
+        full: list[torch.Tensor | None] = [None] * (self.L + 2)
+        for i, t in zip(self.even, x, strict=True):
+            full[i] = t
+        return full
+
+    def _odd_input(self, full: list, layer: int, dtype=None) -> torch.Tensor:
+        W = [w.to(dtype) if dtype else w for w in self.W]
+        out = self.b[layer].to(dtype) if dtype else self.b[layer]
+        out = out + full[layer - 1].to(out.dtype) @ W[layer - 1]
+        if full[layer + 1] is not None:
+            out = out + full[layer + 1].to(out.dtype) @ W[layer].t()
+        return out
+
+    def log_unnorm(self, x: list[torch.Tensor], beta: float) -> torch.Tensor:
+        """``log p*_beta`` of even-layer states ``x`` (float64)."""
+        full = self._full(x)
+        d = torch.float64
+        out = (1 - beta) * (x[0].to(d) @ self.base.to(d)) + beta * sum(
+            full[i].to(d) @ self.b[i].to(d) for i in self.even
+        )
+        for layer in self.odd:
+            out = out + F.softplus(beta * self._odd_input(full, layer, d)).sum(1)
+        return out
+
+    def log_base_partition(self) -> float:
+        return float(F.softplus(self.base.double()).sum()) + sum(self.dims[1:]) * math.log(2.0)
+
+    def sample_base(self, n: int, generator: torch.Generator) -> list[torch.Tensor]:
+        v = bernoulli(torch.sigmoid(self.base).expand(n, -1).contiguous(), generator)
+        return [v] + [bernoulli(torch.full((n, self.dims[i]), 0.5), generator) for i in self.even[1:]]
+
+    def step(self, x: list[torch.Tensor], beta_prev: float, beta: float, generator: torch.Generator):
+        full = self._full(x)
+        acts = {layer: self._odd_input(full, layer) for layer in self.odd}
+        d = torch.float64
+        delta = (beta - beta_prev) * (
+            sum(full[i].to(d) @ self.b[i].to(d) for i in self.even) - x[0].to(d) @ self.base.to(d)
+        )
+        for a in acts.values():
+            a64 = a.double()
+            delta = delta + (F.softplus(beta * a64) - F.softplus(beta_prev * a64)).sum(1)
+        for layer in self.odd:  # odd layers given the even ones, at beta
+            full[layer] = bernoulli(torch.sigmoid(beta * acts[layer]), generator)
+        new = []
+        for i in self.even:  # even layers given the odd ones
+            pre = self.b[i] * beta
+            if i > 0:
+                pre = pre + beta * (full[i - 1] @ self.W[i - 1])
+            if i < self.L:
+                pre = pre + beta * (full[i + 1] @ self.W[i].t())
+            if i == 0:
+                pre = pre + (1 - beta) * self.base
+            new.append(bernoulli(torch.sigmoid(pre), generator))
+        return delta, new
+
+
+__all__ = ["DBM", "DBMConfig", "DBMPath"]
