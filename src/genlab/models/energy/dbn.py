@@ -39,6 +39,7 @@ class DBNConfig(BaseConfig):
     pretrain_epochs: int = param(0, ge=0, help="epochs per RBM of greedy layer-wise pretraining (genlab train)")
     n_classes: int = param(0, ge=0, help="> 0: a softmax layer on top, fine-tuned with labels as a classifier")
     finetune_lr: float = param(1e-3, gt=0, help="Adam learning rate of discriminative fine-tuning")
+    strict_range: bool = param(True, help="bernoulli visibles: reject data outside [0, 1]")
 
     def validate(self) -> None:
         if not self.layer_dims:
@@ -60,6 +61,7 @@ class DBNConfig(BaseConfig):
             momentum=self.momentum,
             weight_decay=self.weight_decay,
             centering=self.centering,
+            strict_range=self.strict_range,
         )
 
 

@@ -55,6 +55,9 @@ class RBMConfig(BaseConfig):
     )
     centering_rate: float = param(0.01, gt=0, le=1, help="centering: update rate of the hidden offset")
     init_std: float = param(0.01, gt=0, help="standard deviation of the initial weights")
+    strict_range: bool = param(
+        True, help="bernoulli visibles: reject data outside [0, 1] (False accepts any values, as scikit-learn does)"
+    )
     up_factor: float = param(
         1.0, gt=0, help="multiplies W in P(h|v): 2 makes the bottom module of DBM pretraining (not a plain RBM)"
     )
@@ -591,7 +594,7 @@ class RBM(GenerativeModel):
 
     def check_data(self, info: DatasetInfo) -> None:
         super().check_data(info)
-        if not self.gaussian:
+        if not self.gaussian and self.config.strict_range:
             require_unit_range(info, "Bernoulli RBM", "visible='gaussian'")
 
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:

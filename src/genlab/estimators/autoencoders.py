@@ -25,7 +25,6 @@ Run scikit-learn's conformance checks with :func:`expected_failed_checks`::
 
 from __future__ import annotations
 
-import numbers
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,15 +37,15 @@ from sklearn.base import (
     OutlierMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .apps import anomaly, denoising, features, imputation
-from .apps._base import AutoencoderApp
-from .apps._common import plain
-from .apps.compression import CompressionReport, compression_report
-from .errors import ConfigError, ModelFileError
-from .models.base import GenerativeModel
+from ..apps import anomaly, denoising, features, imputation
+from ..apps._base import AutoencoderApp
+from ..apps._common import plain
+from ..apps.compression import CompressionReport, compression_report
+from ..errors import ModelFileError
+from ..models.base import GenerativeModel
+from ._common import seed_from
 
 _PYOD_CONVENTION = (
     "genlab follows PyOD's convention: predict returns 0 (inlier) / 1 (outlier) and decision_function is higher "
@@ -76,13 +75,7 @@ class _AutoencoderEstimator(BaseEstimator):
 
     # --- fitting -----------------------------------------------------------------------------------
     def _seed(self) -> int:
-        rs = self.random_state
-        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
-            check_random_state(int(rs))  # the same range scikit-learn accepts
-            return int(rs)
-        if rs is None or isinstance(rs, np.random.RandomState):
-            return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
-        raise ConfigError(f"random_state must be None, an int or a numpy RandomState, got {rs!r}")
+        return seed_from(self.random_state)
 
     def _make_app(self) -> AutoencoderApp:
         common = {
