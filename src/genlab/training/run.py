@@ -8,7 +8,8 @@ A run directory holds everything one training run produced::
       checkpoints/      the newest training checkpoints (for --resume)
       metrics.csv       per-epoch metrics
       samples/          a sample picture every N epochs
-      samples.png       final samples; reconstructions.png for autoencoders
+      samples.png       final samples; reconstructions.png for autoencoders; filters.png and
+                        gibbs_chain.png for energy-based models
       loss_curve.png    the metrics over the epochs
 
 An existing run directory is never overwritten unless asked (``overwrite=True``); ``resume=True``
@@ -368,6 +369,11 @@ def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, s
         files["reconstructions"] = plotting.save_image_grid(
             torch.cat(rows), run_dir / "reconstructions.png", nrow=16, value_range=lo_hi
         )
+    if hasattr(model, "pictures"):  # model-specific pictures (an RBM's filters and Gibbs chain...)
+        with torch.no_grad():
+            pictures = model.pictures(generator=torch.Generator().manual_seed(trainer.seed))
+        for name, (images, nrow) in pictures.items():
+            files[name] = plotting.save_image_grid(images, run_dir / f"{name}.png", nrow=nrow, value_range=(0.0, 1.0))
     if trainer.history.rows:
         files["loss_curve"] = plotting.save_loss_curve(
             trainer.history.rows,

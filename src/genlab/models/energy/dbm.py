@@ -17,6 +17,7 @@ from ...nn import adam
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, checked_labels, require_unit_range
+from .pictures import as_images, chain_strip, filters
 from .rbm import RBM, RBMConfig
 from .sampling import bernoulli, logsumexp_chunks
 
@@ -181,6 +182,23 @@ class DBM(GenerativeModel):
         s = self._gibbs(self._random_states(n, gen), gen, steps)
         v = torch.sigmoid(self._input([*s, None], 0))
         return v.reshape(n, *self.config.data_shape).float()
+
+    @torch.no_grad()
+    def pictures(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
+        """``filters`` of the first layer and a ``gibbs_chain`` (8 chains, ``E[v|h1]`` every 50 steps)."""
+        out = {}
+        f = filters(self.weights[0], self.config.data_shape)
+        if f is not None:
+            out["filters"] = (f, 10)
+        gen = self.rng(generator)
+        s, frames = self._random_states(8, gen), []
+        for _ in range(12):
+            s = self._gibbs(s, gen, 50)
+            frames.append(torch.sigmoid(self._input([*s, None], 0)))
+        imgs = as_images(chain_strip(torch.stack(frames)), self.config.data_shape)
+        if imgs is not None:
+            out["gibbs_chain"] = (imgs, 12)
+        return out
 
     # --- likelihood ---------------------------------------------------------------------------------------
     def annealing_path(self, base_bias: torch.Tensor | None = None):

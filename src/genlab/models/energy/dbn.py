@@ -157,6 +157,11 @@ class DBN(GenerativeModel):
             h = mean if i == 0 else bernoulli(mean, gen)
         return h.reshape(n, *self.config.data_shape).float()
 
+    @torch.no_grad()
+    def pictures(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
+        """``filters`` of the bottom RBM (``name -> (images, per row)``)."""
+        return {k: v for k, v in self.rbms[0].pictures(generator).items() if k == "filters"}
+
     # --- likelihood --------------------------------------------------------------------------------------
     def annealing_path(self, base_bias: torch.Tensor | None = None):
         """The AIS path of the top RBM (its ``log Z`` enters the bound)."""

@@ -16,6 +16,7 @@ from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, require_unit_range
+from .pictures import as_images, chain_strip, filters
 from .sampling import bernoulli, logsumexp_chunks, states
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -466,6 +467,21 @@ class RBM(GenerativeModel):
                 "this RBM scales its weights differently up and down (a DBM pretraining module): it has no energy "
                 "function, free energy or partition function"
             )
+
+    # --- pictures ---------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def pictures(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
+        """Images for a run directory: ``filters`` (receptive fields of 100 hidden units) and ``gibbs_chain``
+        (8 chains, a frame every 50 steps, left to right); ``name -> (images in [0, 1], images per row)``."""
+        out = {}
+        f = filters(self.W, self.config.data_shape)
+        if f is not None:
+            out["filters"] = (f, 10)
+        chain = self.gibbs_chain(8, 12, thin=50, generator=generator)
+        imgs = as_images(chain_strip(chain).reshape(8 * 12, -1), self.config.data_shape)
+        if imgs is not None and not self.gaussian:
+            out["gibbs_chain"] = (imgs, 12)
+        return out
 
     # --- training --------------------------------------------------------------------------------------
     @torch.no_grad()
