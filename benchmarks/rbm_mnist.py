@@ -150,6 +150,12 @@ def main() -> None:
     train_seconds = time.perf_counter() - t
     epochs = trainer.step * args.batch_size / len(train)
     print(f"{tag}: trained {train_seconds / 60:.1f} min, {trainer.step} steps ({epochs:.1f} epochs)", flush=True)
+    model.save(Path(__file__).resolve().parent / ".cache" / f"rbm_mnist_{tag}", overwrite=True)
+    from genlab.plotting import save_image_grid
+
+    for name, (images, nrow) in model.pictures(generator=torch.Generator().manual_seed(0)).items():
+        out = ROOT / "docs" / "images" / f"rbm-mnist-{tag}-{name.replace('_', '-')}.png"
+        save_image_grid(images, out, nrow=nrow, value_range=(0.0, 1.0))
     curve = []
     probe = copy.deepcopy(model)
     for snap in budget.snapshots:
