@@ -16,7 +16,8 @@ from ...errors import ConfigError
 from ...nn import adam
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, checked_labels, require_unit_range
+from ..base import Batch, GenerativeModel, require_unit_range
+from ._stack import StackMixin
 from .pictures import as_images, chain_strip, filters
 from .rbm import RBM, RBMConfig
 from .sampling import bernoulli, logsumexp_chunks
@@ -69,7 +70,7 @@ class DBMConfig(BaseConfig):
     description="deep Boltzmann machine (mean-field + persistent chains, doubling-trick pretraining, AIS bound)",
     presets={"dbm_classifier": {"n_classes": 10}},
 )
-class DBM(GenerativeModel):
+class DBM(StackMixin, GenerativeModel):
     r"""Deep Boltzmann machine (Salakhutdinov & Hinton 2009): binary layers :math:`h^0 = v, h^1, \dots, h^L`,
     undirected connections between neighbouring layers only,
 
@@ -234,8 +235,7 @@ class DBM(GenerativeModel):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores ``(B, n_classes)`` (differentiable): an MLP with the DBM's weights whose layer ``l`` also
         sees the mean-field posterior of layer ``l + 1``."""
-        if self.head is None:
-            raise ConfigError("this DBM has no classifier: build it with n_classes > 0 (the dbm_classifier preset)")
+        self._require_head()
         q = self.mean_field(x)
         h = q[0]
         for layer in range(1, self.n_layers + 1):
@@ -245,22 +245,9 @@ class DBM(GenerativeModel):
             h = torch.sigmoid(pre)
         return self.head(h)
 
-    @torch.no_grad()
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.logits(x), 1)
-
-    @torch.no_grad()
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits(x).argmax(1)
-
     # --- greedy pretraining ----------------------------------------------------------------------------------
-    @property
-    def n_stages(self) -> int:
-        return self.n_layers
-
     def set_stage(self, stage: int | None) -> None:
-        if stage is not None and not 0 <= stage < self.n_layers:
-            raise ConfigError(f"stage must be in 0..{self.n_layers - 1} or None, got {stage}")
+        self._check_stage(stage)
         if stage is None and self.stage is not None and all(bool(r.initialized) for r in self.rbms):
             self.compose()
         self.stage = stage
@@ -326,10 +313,7 @@ class DBM(GenerativeModel):
             r.generator = gen
             return r.training_step(Batch(self._up_modules(batch.x, self.stage)), optimizers, step)
         if self.head is not None and batch.y is not None:
-            y = checked_labels(batch.y, batch.x.shape[0], self.config.n_classes, "DBM")
-            loss = F.cross_entropy(self.logits(batch.x), y)
-            self.optimize(loss, optimizers[-1])
-            return {"loss": loss.detach()}
+            return self._finetune_step(batch, optimizers[-1])
         return self._joint_step(batch.x, optimizers[0], gen)
 
     @torch.no_grad()
@@ -356,8 +340,7 @@ class DBM(GenerativeModel):
         if self.stage is not None:
             return self.rbms[self.stage].validation_step(Batch(self._up_modules(batch.x, self.stage)))
         if self.head is not None and batch.y is not None:
-            logits = self.logits(batch.x)
-            return {"loss": F.cross_entropy(logits, batch.y), "error": (logits.argmax(1) != batch.y).float().mean()}
+            return self._classification_metrics(batch)
         data = self.mean_field(batch.x)
         recon = torch.sigmoid(self._input([*data, None], 0))
         return {"loss": (recon - data[0]).square().sum(1).mean()}

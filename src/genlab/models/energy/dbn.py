@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...config import BaseConfig, param
@@ -14,7 +13,8 @@ from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...nn import adam
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, checked_labels
+from ..base import Batch, GenerativeModel
+from ._stack import StackMixin
 from .rbm import RBM, RBMConfig
 from .sampling import bernoulli
 
@@ -71,7 +71,7 @@ class DBNConfig(BaseConfig):
     description="deep belief net (greedy RBM stack, top-down sampling, fine-tuning, AIS lower bound)",
     presets={"dbn_classifier": {"n_classes": 10}},
 )
-class DBN(GenerativeModel):
+class DBN(StackMixin, GenerativeModel):
     r"""Deep belief net (Hinton, Osindero & Teh 2006): an RBM on top of directed sigmoid layers,
 
     .. math::
@@ -200,31 +200,15 @@ class DBN(GenerativeModel):
     # --- classification ---------------------------------------------------------------------------------
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores ``(B, n_classes)`` of the fine-tuned MLP (differentiable)."""
-        if self.head is None:
-            raise ConfigError(
-                "this DBN has no classifier: build it with n_classes > 0 (e.g. the dbn_classifier preset)"
-            )
+        self._require_head()
         h = x
         for r in self.rbms:
             h = torch.sigmoid(r.hidden_logits(h))
         return self.head(h)
 
-    @torch.no_grad()
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.logits(x), 1)
-
-    @torch.no_grad()
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits(x).argmax(1)
-
     # --- greedy layer-wise training ----------------------------------------------------------------------
-    @property
-    def n_stages(self) -> int:
-        return self.n_layers
-
     def set_stage(self, stage: int | None) -> None:
-        if stage is not None and not 0 <= stage < self.n_layers:
-            raise ConfigError(f"stage must be in 0..{self.n_layers - 1} or None, got {stage}")
+        self._check_stage(stage)
         self.stage = stage
 
     @torch.no_grad()
@@ -248,12 +232,8 @@ class DBN(GenerativeModel):
         if self.stage is not None:
             h = self._train_input(batch.x, self.stage)
             return self.rbms[self.stage].training_step(Batch(h), optimizers, step)
-        y = batch.y if self.head is not None else None
-        if y is not None:  # discriminative fine-tuning of the whole stack
-            y = checked_labels(y, batch.x.shape[0], self.config.n_classes, "DBN")
-            loss = F.cross_entropy(self.logits(batch.x), y)
-            self.optimize(loss, optimizers[-1])
-            return {"loss": loss.detach()}
+        if self.head is not None and batch.y is not None:  # discriminative fine-tuning of the whole stack
+            return self._finetune_step(batch, optimizers[-1])
         out: dict[str, Any] = {}
         with torch.no_grad():
             h = batch.x
@@ -270,8 +250,7 @@ class DBN(GenerativeModel):
         if self.stage is not None:
             return self.rbms[self.stage].validation_step(Batch(self.up(batch.x, self.stage)))
         if self.head is not None and batch.y is not None:
-            logits = self.logits(batch.x)
-            return {"loss": F.cross_entropy(logits, batch.y), "error": (logits.argmax(1) != batch.y).float().mean()}
+            return self._classification_metrics(batch)
         return self.rbms[0].validation_step(batch)
 
     def check_data(self, info: DatasetInfo) -> None:
