@@ -215,3 +215,24 @@ def test_conditional_gan_samples_requested_digits_from_the_cli(tmp_path):
     assert x.shape == (6, 1, 8, 8) and x.min() >= 0.0 and x.max() <= 1.0
     r = genlab("sample", str(out), "-n", "2", "--labels", "one", "--out", str(tmp_path / "y.npy"))
     assert_user_error(r, "--labels takes a class")
+
+
+@pytest.mark.parametrize(
+    "model, settings",
+    [("rbm", ["n_hidden=16"]), ("dbn", ["layer_dims=16,8", "pretrain_epochs=1"]),
+     ("dbm", ["layer_dims=16,8", "pretrain_epochs=1"])],
+)  # fmt: skip
+def test_energy_models_train_from_the_cli_with_filters_and_gibbs_chains(model, settings, tmp_path):
+    out = tmp_path / model
+    sets = [a for s in settings for a in ("--set", s)]
+    r = genlab("train", model, "--epochs", "1", "--batch-size", "32", *sets, "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out / "filters.png").size[0] > 50  # 16 receptive fields of 8x8 digits
+    if model != "dbn":
+        assert (out / "gibbs_chain.png").exists()
+    info = json.loads((out / "run.json").read_text())
+    if model != "rbm":
+        assert len(info["pretraining"]) == 2  # one greedy stage per hidden layer
+    r = genlab("sample", str(out), "-n", "3", "--out", str(tmp_path / "x.npy"))
+    assert r.returncode == 0, r.stderr
+    assert np.load(tmp_path / "x.npy").shape == (3, 1, 8, 8)
