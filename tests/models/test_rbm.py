@@ -285,3 +285,14 @@ def test_errors_name_the_problem_and_the_fix():
         m.transform(torch.rand(3, 10))
     with pytest.raises(ConfigError, match="binary visibles"):
         genlab.create("rbm", visible="gaussian", data_shape=(4,)).pseudo_likelihood(torch.rand(2, 4))
+
+
+@pytest.mark.parametrize("n0, nk", [(20, 20), (30, 7), (100, 100)])  # one stacked product, or two
+def test_weight_gradient_is_the_difference_of_the_phase_statistics(n0, nk):
+    m = random_rbm(6, 4, weight_decay=0.0)
+    g = torch.Generator().manual_seed(0)
+    v0, vk = torch.rand(n0, 6, generator=g).round(), torch.rand(nk, 6, generator=g).round()
+    p0, pk = torch.rand(n0, 4, generator=g), torch.rand(nk, 4, generator=g)
+    m._set_gradients(v0, p0, vk, pk)
+    assert torch.allclose(m.W.grad, vk.t() @ pk / nk - v0.t() @ p0 / n0, atol=1e-6)
+    assert torch.allclose(m.b.grad, vk.mean(0) - v0.mean(0)) and torch.allclose(m.c.grad, pk.mean(0) - p0.mean(0))

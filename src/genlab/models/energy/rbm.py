@@ -579,8 +579,13 @@ class RBM(GenerativeModel):
         xk, yk = self._phase(vk, phk)
         # the weight gradient reuses its buffer: a fresh 1.5 MB tensor per step costs page faults (10% at batch 20)
         gW = self.W.grad if self.W.grad is not None else torch.empty_like(self.W)
-        gW.addmm_(xk.t(), yk, beta=0.0, alpha=1.0 / nk)
-        gW.addmm_(x0.t(), y0, alpha=-1.0 / n0)  # grad = <.>_model - <.>_data (minimising)
+        if n0 + nk <= 128:  # small batches: one product with both phases stacked is twice as fast as two
+            X = torch.cat([x0, xk])
+            Y = torch.cat([y0 * (-1.0 / n0), yk * (1.0 / nk)])
+            gW.addmm_(X.t(), Y, beta=0.0)
+        else:
+            gW.addmm_(xk.t(), yk, beta=0.0, alpha=1.0 / nk)
+            gW.addmm_(x0.t(), y0, alpha=-1.0 / n0)  # grad = <.>_model - <.>_data (minimising)
         mean_y0, mean_yk = ph0.mean(0), phk.mean(0)
         gc = mean_yk - mean_y0
         if self.gaussian:
