@@ -15,10 +15,7 @@ from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, require_unit_range
-from .sampling import bernoulli, logsumexp_chunks, states
-
-#: the most units genlab enumerates for exact log Z (2**20 states)
-MAX_EXACT_UNITS = 20
+from .sampling import MAX_EXACT_UNITS, bernoulli, logsumexp_chunks, states
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,7 @@ from ..base import Batch, GenerativeModel, require_unit_range
 from ._stack import StackMixin
 from .pictures import as_images, chain_strip, filters
 from .rbm import RBM, RBMConfig
-from .sampling import bernoulli, logsumexp_chunks
-
-#: the most units of the even layers (visible, h2, ...) genlab enumerates for an exact log Z
-MAX_EXACT_UNITS = 20
+from .sampling import MAX_EXACT_UNITS, bernoulli, logsumexp_chunks
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,9 @@ from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, require_unit_range
 from .pictures import as_images, chain_strip, filters
-from .sampling import bernoulli, logsumexp_chunks, states
+from .sampling import bernoulli, rbm_log_partition, states
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-#: the most units genlab sums over exactly (2**20 configurations)
-MAX_EXACT_UNITS = 20
 
 
 @dataclass(frozen=True)
@@ -425,27 +423,7 @@ class RBM(GenerativeModel):
         In standardized units for gaussian visibles (the constant ``sum log std`` is part of :meth:`free_energy`).
         """
         self._require_energy()
-        W, b, c = (t.double() for t in self.params())
-        n_h = W.shape[1]
-        if self.gaussian:
-            if n_h > MAX_EXACT_UNITS:
-                raise ConfigError(f"exact log Z sums over 2**n_hidden states; n_hidden={n_h} > {MAX_EXACT_UNITS}")
-            sig = self.sigma.detach().double()
-
-            def term(h: torch.Tensor) -> torch.Tensor:  # integral over v in closed form
-                a = h @ W.t()
-                return h @ c + (a * b / sig + a.square() / 2).sum(1)
-
-            return float(logsumexp_chunks(term, n_h) + (_HALF_LOG_2PI + sig.log()).sum())
-        n_v = W.shape[0]
-        if min(n_v, n_h) > MAX_EXACT_UNITS:
-            raise ConfigError(
-                f"exact log Z needs a layer of at most {MAX_EXACT_UNITS} units (this RBM is {n_v}-{n_h}); "
-                "estimate it with genlab.metrics.log_partition (AIS)"
-            )
-        if n_h <= n_v:
-            return float(logsumexp_chunks(lambda h: h @ c + F.softplus(h @ W.t() + b).sum(1), n_h))
-        return float(logsumexp_chunks(lambda v: v @ b + F.softplus(v @ W + c).sum(1), n_v))
+        return rbm_log_partition(*self.params(), self.sigma.detach() if self.gaussian else None)
 
     @torch.no_grad()
     def log_prob(self, x: torch.Tensor, log_z: float | None = None) -> torch.Tensor:
@@ -631,4 +609,4 @@ def _beta(temperature: float) -> float:
     return 1.0 / temperature
 
 
-__all__ = ["MAX_EXACT_UNITS", "RBM", "RBMConfig", "states"]
+__all__ = ["RBM", "RBMConfig", "states"]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
+
+from ...errors import ConfigError
 
 #: configurations summed per chunk when enumerating binary states
 CHUNK_BITS = 16
+#: the most units genlab sums over exactly (2**20 configurations)
+MAX_EXACT_UNITS = 20
 
 
 def bernoulli(p: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -32,3 +38,31 @@ def logsumexp_chunks(fn: Callable[[torch.Tensor], torch.Tensor], n: int, dtype: 
     step = 2**CHUNK_BITS
     parts = [torch.logsumexp(fn(states(n, a, min(a + step, total), dtype)), 0) for a in range(0, total, step)]
     return torch.logsumexp(torch.stack(parts), 0)
+
+
+def rbm_log_partition(W: torch.Tensor, b: torch.Tensor, c: torch.Tensor, sigma: torch.Tensor | None = None) -> float:
+    """Exact ``log Z`` of an RBM ``(W (D, H), b, c)`` by summing over the smaller layer (at most 20 units).
+
+    With ``sigma`` the visibles are Gaussian (standardized units) and are integrated out in closed form:
+    ``int exp(-(v-b)^2 / 2 sigma^2 + v a / sigma) dv = sqrt(2 pi) sigma exp(b a / sigma + a^2 / 2)``.
+    """
+    W, b, c = W.double(), b.double(), c.double()
+    n_v, n_h = W.shape
+    if sigma is not None:
+        if n_h > MAX_EXACT_UNITS:
+            raise ConfigError(f"exact log Z sums over 2**n_hidden states; n_hidden={n_h} > {MAX_EXACT_UNITS}")
+        sig = sigma.double()
+
+        def term(h: torch.Tensor) -> torch.Tensor:
+            a = h @ W.t()
+            return h @ c + (a * b / sig + a.square() / 2).sum(1)
+
+        return float(logsumexp_chunks(term, n_h) + (0.5 * math.log(2 * math.pi) + sig.log()).sum())
+    if min(n_v, n_h) > MAX_EXACT_UNITS:
+        raise ConfigError(
+            f"exact log Z needs a layer of at most {MAX_EXACT_UNITS} units (this RBM is {n_v}-{n_h}); "
+            "estimate it with genlab.metrics.log_partition (AIS)"
+        )
+    if n_h <= n_v:
+        return float(logsumexp_chunks(lambda h: h @ c + F.softplus(h @ W.t() + b).sum(1), n_h))
+    return float(logsumexp_chunks(lambda v: v @ b + F.softplus(v @ W + c).sum(1), n_v))
