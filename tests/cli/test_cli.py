@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -14,7 +15,11 @@ QUICK = ["--epochs", "2", "--batch-size", "128", "--quiet", "--set", "hidden_dim
 
 
 def genlab(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "genlab", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    # tiny models run fastest on one thread, and OpenMP threads spin badly when the cores are shared
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "genlab", *args], capture_output=True, text=True, cwd=cwd, timeout=300, env=env
+    )
 
 
 def assert_user_error(r: subprocess.CompletedProcess, *fragments: str) -> None:
