@@ -133,6 +133,12 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             strict_range=False,
         )
 
+    def _build(self, n_features: int) -> None:
+        self._seed_ = seed_from(self.random_state)
+        self._fits_ = 0
+        self.model_ = create("rbm", self._config(n_features), seed=self._seed_)
+        self._score_gen_ = torch.Generator().manual_seed(self._seed_)
+
     def _train(self, arr: np.ndarray, epochs: int) -> None:
         callbacks = [_Verbose("RBM")] if self.verbose else []
         trainer = Trainer(
@@ -154,10 +160,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> RBM:
         """Train on ``X`` ``(n_samples, n_features)`` for ``n_iter`` epochs; ``y`` is ignored."""
         arr = _validate(self, X, reset=True)
-        self._seed_ = seed_from(self.random_state)
-        self._fits_ = 0
-        self.model_ = create("rbm", self._config(arr.shape[1]), seed=self._seed_)
-        self._score_gen_ = torch.Generator().manual_seed(self._seed_)
+        self._build(arr.shape[1])
         self._train(arr, int(self.n_iter))
         return self
 
@@ -166,10 +169,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         first = not hasattr(self, "model_")
         arr = _validate(self, X, reset=first)
         if first:
-            self._seed_ = seed_from(self.random_state)
-            self._fits_ = 0
-            self.model_ = create("rbm", self._config(arr.shape[1]), seed=self._seed_)
-            self._score_gen_ = torch.Generator().manual_seed(self._seed_)
+            self._build(arr.shape[1])
         self._train(arr, 1)
         return self
 

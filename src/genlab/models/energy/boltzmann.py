@@ -15,7 +15,7 @@ from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, require_unit_range
-from .sampling import MAX_EXACT_UNITS, bernoulli, logsumexp_chunks, states
+from .sampling import MAX_EXACT_UNITS, bernoulli, inverse_temperature, logsumexp_chunks, states
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class BoltzmannMachine(GenerativeModel):
         """``log Z_T`` by enumerating all ``2**n`` states (at most 20 units)."""
         self._check_enumerable(self.n_units)
         W, b = self.W.double(), self.b.double()
-        beta = _beta(temperature)
+        beta = inverse_temperature(temperature)
         return float(logsumexp_chunks(lambda s: beta * (0.5 * ((s @ W) * s).sum(1) + s @ b), self.n_units))
 
     @torch.no_grad()
@@ -281,18 +281,12 @@ class BoltzmannMachine(GenerativeModel):
         return Batch(torch.rand((n, *self.data_shape), generator=self.rng(generator)).round(), None)
 
 
-def _beta(temperature: float) -> float:
-    if not temperature > 0:
-        raise ConfigError(f"temperature must be > 0, got {temperature}")
-    return 1.0 / temperature
-
-
 def _schedule(t_start: float | None, t_end: float, sweeps: int) -> torch.Tensor:
     """Temperatures per sweep: constant ``t_end``, or geometric from ``t_start`` to ``t_end``."""
     if sweeps < 1:
         raise ConfigError(f"sweeps must be >= 1, got {sweeps}")
-    _beta(t_end)
+    inverse_temperature(t_end)
     if t_start is None:
         return torch.tensor([t_end], dtype=torch.float64)
-    _beta(t_start)
+    inverse_temperature(t_start)
     return torch.logspace(math.log10(t_start), math.log10(t_end), sweeps, dtype=torch.float64)

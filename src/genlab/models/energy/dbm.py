@@ -18,7 +18,7 @@ from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, require_unit_range
 from ._stack import StackMixin
-from .pictures import as_images, chain_strip, filters
+from .pictures import energy_pictures
 from .rbm import RBM, RBMConfig
 from .sampling import MAX_EXACT_UNITS, bernoulli, logsumexp_chunks
 
@@ -184,19 +184,12 @@ class DBM(StackMixin, GenerativeModel):
     @torch.no_grad()
     def pictures(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
         """``filters`` of the first layer and a ``gibbs_chain`` (8 chains, ``E[v|h1]`` every 50 steps)."""
-        out = {}
-        f = filters(self.weights[0], self.config.data_shape)
-        if f is not None:
-            out["filters"] = (f, 10)
         gen = self.rng(generator)
         s, frames = self._random_states(8, gen), []
         for _ in range(12):
             s = self._gibbs(s, gen, 50)
             frames.append(torch.sigmoid(self._input([*s, None], 0)))
-        imgs = as_images(chain_strip(torch.stack(frames)), self.config.data_shape)
-        if imgs is not None:
-            out["gibbs_chain"] = (imgs, 12)
-        return out
+        return energy_pictures(self.weights[0], self.config.data_shape, torch.stack(frames))
 
     # --- likelihood ---------------------------------------------------------------------------------------
     def annealing_path(self, base_bias: torch.Tensor | None = None):

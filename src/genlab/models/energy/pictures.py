@@ -28,3 +28,19 @@ def filters(W: torch.Tensor, data_shape: tuple[int, ...], n: int = 100) -> torch
 def chain_strip(chain: torch.Tensor) -> torch.Tensor:
     """A Gibbs chain ``(T, N, ...)`` as rows of ``T`` frames, one row per chain: ``(N * T, ...)``."""
     return chain.transpose(0, 1).reshape(-1, *chain.shape[2:])
+
+
+def energy_pictures(
+    W: torch.Tensor, data_shape: tuple[int, ...], chain: torch.Tensor | None
+) -> dict[str, tuple[torch.Tensor, int]]:
+    """``{"filters": ..., "gibbs_chain": ...}`` for a run directory, each ``(images in [0, 1], images per row)``;
+    ``chain`` is ``(T, N, ...)`` visible means, or ``None``. Data that are not images give no pictures."""
+    out = {}
+    f = filters(W, data_shape)
+    if f is not None:
+        out["filters"] = (f, 10)
+    if chain is not None:
+        imgs = as_images(chain_strip(chain).reshape(chain.shape[0] * chain.shape[1], -1), data_shape)
+        if imgs is not None:
+            out["gibbs_chain"] = (imgs, chain.shape[0])
+    return out

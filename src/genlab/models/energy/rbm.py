@@ -16,8 +16,8 @@ from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, require_unit_range
-from .pictures import as_images, chain_strip, filters
-from .sampling import bernoulli, rbm_log_partition, states
+from .pictures import energy_pictures
+from .sampling import bernoulli, inverse_temperature, rbm_log_partition
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -206,15 +206,21 @@ class RBM(GenerativeModel):
         return torch.sigmoid_(logits.mul_(beta) if beta != 1.0 else logits)
 
     def _sample_visible(self, h: torch.Tensor, gen: torch.Generator, params=None, beta: float = 1.0) -> torch.Tensor:
-        mean = self._visible_mean(h, params, beta)
+        return self._sample_visible_from_mean(self._visible_mean(h, params, beta), gen, beta)
+
+    def _sample_visible_from_mean(self, mean: torch.Tensor, gen: torch.Generator, beta: float) -> torch.Tensor:
         if self.gaussian:
-            std = self.sigma.detach() / math.sqrt(beta)
-            return mean + std * torch.randn(mean.shape, generator=gen)
+            return mean + (self.sigma.detach() / math.sqrt(beta)) * torch.randn(mean.shape, generator=gen)
         return bernoulli(mean, gen)
 
-    def _gibbs_step(self, v: torch.Tensor, gen: torch.Generator, params, beta: float) -> torch.Tensor:
-        h = bernoulli(torch.sigmoid_(self._hidden_logits(v, params, beta)), gen)
-        return self._sample_visible(h, gen, params, beta)
+    def _chain(self, v: torch.Tensor, steps: int, gen: torch.Generator, beta: float):
+        """Yield ``(t, E[v|h], v)`` after each of ``steps`` block-Gibbs steps (v -> h -> v) from ``v``."""
+        params = self.params()
+        for t in range(steps):
+            h = bernoulli(torch.sigmoid_(self._hidden_logits(v, params, beta)), gen)
+            mean = self._visible_mean(h, params, beta)
+            v = self._sample_visible_from_mean(mean, gen, beta)
+            yield t, mean, v
 
     # --- public inference ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -302,12 +308,10 @@ class RBM(GenerativeModel):
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Run ``steps`` block-Gibbs steps (v -> h -> v) from ``x``; returns the visible sample, shaped like ``x``."""
-        beta = _beta(temperature)
-        gen, params = self.rng(generator), self.params()
-        v = self._flat(x)
-        for _ in range(steps):
-            v = self._gibbs_step(v, gen, params, beta)
-        return self._unflat(v).reshape(x.shape)
+        state = self._flat(x)
+        for _, _, v in self._chain(state, steps, self.rng(generator), inverse_temperature(temperature)):
+            state = v
+        return self._unflat(state).reshape(x.shape)
 
     @torch.no_grad()
     def gibbs_chain(
@@ -328,22 +332,16 @@ class RBM(GenerativeModel):
         """
         if length < 1 or thin < 1 or burn_in < 0:
             raise ConfigError(f"need length >= 1, thin >= 1, burn_in >= 0; got {length}, {thin}, {burn_in}")
-        beta = _beta(temperature)
-        gen, params = self.rng(generator), self.params()
+        beta, gen = inverse_temperature(temperature), self.rng(generator)
         v = self._init_chains(n_chains, gen) if init is None else self._flat(init)
-        frames = []
-        for t in range(burn_in + (length - 1) * thin + 1):
-            h = bernoulli(torch.sigmoid_(self._hidden_logits(v, params, beta)), gen)
-            mean = self._visible_mean(h, params, beta)
-            if t >= burn_in and (t - burn_in) % thin == 0:
-                frames.append(self._unflat(mean))
-            v = self._sample_visible_from_mean(mean, gen, beta)
-        return torch.stack(frames)
-
-    def _sample_visible_from_mean(self, mean: torch.Tensor, gen: torch.Generator, beta: float) -> torch.Tensor:
-        if self.gaussian:
-            return mean + (self.sigma.detach() / math.sqrt(beta)) * torch.randn(mean.shape, generator=gen)
-        return bernoulli(mean, gen)
+        steps = burn_in + (length - 1) * thin + 1
+        return torch.stack(
+            [
+                self._unflat(m)
+                for t, m, _ in self._chain(v, steps, gen, beta)
+                if t >= burn_in and (t - burn_in) % thin == 0
+            ]
+        )
 
     def _init_chains(self, n: int, gen: torch.Generator) -> torch.Tensor:
         """Start states: independent draws from the visible biases alone (the data's marginals after init)."""
@@ -375,15 +373,13 @@ class RBM(GenerativeModel):
             raise ConfigError(f"steps must be >= 1, got {steps}")
         chains = n if n_chains is None else max(1, min(n_chains, n))
         per_chain = -(-n // chains)
-        gen, params, beta = self.rng(generator), self.params(), _beta(temperature)
+        gen, beta = self.rng(generator), inverse_temperature(temperature)
         v = self._init_chains(chains, gen) if init is None else self._flat(init)
-        got = []
-        for t in range(burn_in + per_chain * steps):
-            h = bernoulli(torch.sigmoid_(self._hidden_logits(v, params, beta)), gen)
-            m = self._visible_mean(h, params, beta)
-            v = self._sample_visible_from_mean(m, gen, beta)
-            if t >= burn_in and (t - burn_in + 1) % steps == 0:
-                got.append(self._unflat(m if mean else v))
+        got = [
+            self._unflat(m if mean else v)
+            for t, m, v in self._chain(v, burn_in + per_chain * steps, gen, beta)
+            if t >= burn_in and (t - burn_in + 1) % steps == 0
+        ]
         return torch.stack(got, 1).reshape(-1, *self.config.data_shape)[:n].float()
 
     @torch.no_grad()
@@ -449,17 +445,10 @@ class RBM(GenerativeModel):
     # --- pictures ---------------------------------------------------------------------------------------
     @torch.no_grad()
     def pictures(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
-        """Images for a run directory: ``filters`` (receptive fields of 100 hidden units) and ``gibbs_chain``
-        (8 chains, a frame every 50 steps, left to right); ``name -> (images in [0, 1], images per row)``."""
-        out = {}
-        f = filters(self.W, self.config.data_shape)
-        if f is not None:
-            out["filters"] = (f, 10)
-        chain = self.gibbs_chain(8, 12, thin=50, generator=generator)
-        imgs = as_images(chain_strip(chain).reshape(8 * 12, -1), self.config.data_shape)
-        if imgs is not None and not self.gaussian:
-            out["gibbs_chain"] = (imgs, 12)
-        return out
+        """``filters`` (receptive fields of 100 hidden units) and ``gibbs_chain`` (8 chains, a frame every 50 steps,
+        left to right) for a run directory: ``name -> (images in [0, 1], images per row)``."""
+        chain = None if self.gaussian else self.gibbs_chain(8, 12, thin=50, generator=generator)
+        return energy_pictures(self.W, self.config.data_shape, chain)
 
     # --- training --------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -603,10 +592,4 @@ class RBM(GenerativeModel):
         return Batch(torch.rand((n, *self.data_shape), generator=g).round(), None)
 
 
-def _beta(temperature: float) -> float:
-    if not temperature > 0:
-        raise ConfigError(f"temperature must be > 0, got {temperature}")
-    return 1.0 / temperature
-
-
-__all__ = ["RBM", "RBMConfig", "states"]
+__all__ = ["RBM", "RBMConfig"]

@@ -25,6 +25,13 @@ def bernoulli(p: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.rand(p.shape, generator=generator, dtype=p.dtype).lt_(p)
 
 
+def inverse_temperature(temperature: float) -> float:
+    """``1 / T``, with a :class:`ConfigError` unless ``T > 0``."""
+    if not temperature > 0:
+        raise ConfigError(f"temperature must be > 0, got {temperature}")
+    return 1.0 / temperature
+
+
 def states(n: int, start: int = 0, stop: int | None = None, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """Binary configurations ``start..stop-1`` of ``n`` units as rows ``(stop - start, n)``; bit ``i`` is unit ``i``."""
     stop = 2**n if stop is None else stop
