@@ -31,41 +31,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import genlab
-from _common import RESULTS, machine, write_result
+from _common import RESULTS, TimeBudgetDecay, machine, write_result
 from genlab.data import load
 from genlab.metrics import base_bias_from_data, log_partition
 from genlab.training import Trainer
-from genlab.training.callbacks import Callback
 
 ANCHOR = ("Salakhutdinov & Murray 2008, CD-25, 500 hidden units", -86.34)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class TimeBudgetDecay(Callback):
-    """Stops after ``seconds`` of training, decays the learning rate linearly to 0 over them, and keeps copies of
-    the model at the ``marks`` (seconds)."""
-
-    def __init__(self, seconds: float, marks: list[float]) -> None:
-        self.seconds, self.marks = seconds, sorted(marks)
-        self.snapshots: list[dict] = []
-
-    def on_fit_start(self, trainer, model) -> None:
-        self.t0 = time.perf_counter()
-        self.base = [[g["lr"] for g in opt.param_groups] for opt in trainer.optimizers]
-
-    def on_step_end(self, trainer, model, metrics) -> None:
-        t = time.perf_counter() - self.t0
-        f = max(0.0, 1.0 - t / self.seconds)
-        for opt, base in zip(trainer.optimizers, self.base, strict=True):
-            for g, lr in zip(opt.param_groups, base, strict=True):
-                g["lr"] = lr * f
-        while self.marks and t >= self.marks[0]:
-            self.marks.pop(0)
-            self.snapshots.append(
-                {"seconds": round(t, 1), "step": trainer.step, "state": copy.deepcopy(model.state_dict())}
-            )
-        if t >= self.seconds:
-            trainer.request_stop(f"time budget of {self.seconds:.0f} s")
 
 
 def evaluate(model, test_bin: torch.Tensor, base: torch.Tensor, betas: int, seed: int) -> dict:

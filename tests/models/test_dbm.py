@@ -55,6 +55,43 @@ def test_ais_matches_the_exact_log_z(dims):
     assert abs(est.log_z - m.exact_log_partition()) < 0.1
 
 
+@pytest.mark.parametrize("dims", [(5, 3, 4), (4, 3, 2, 3)])
+def test_both_parities_enumerate_the_same_log_z(dims):
+    m = tiny_dbm(dims)
+    exact = float(torch.logsumexp(joint_log_weights(m)[0], 0))
+    for anneal in ("even", "odd"):
+        path = m.annealing_path(anneal=anneal)
+        n = sum(path.dims[i] for i in path.kept)
+        got = float(torch.logsumexp(path.log_unnorm(path.split(states(n, dtype=torch.float32)), 1.0), 0))
+        assert got == pytest.approx(exact, abs=1e-5), anneal
+
+
+def test_exact_log_z_enumerates_the_smaller_parity():
+    m = tiny_dbm((12, 3, 10), scale=0.3)  # 22 even units (too many), 3 odd ones
+    path = m.annealing_path(anneal="odd")
+    assert m.exact_log_partition() == pytest.approx(float(path.log_unnorm([states(3)], 1.0).logsumexp(0)), abs=1e-9)
+
+
+@pytest.mark.parametrize("anneal", ["even", "odd"])
+def test_ais_from_the_layers_base_rates_matches_the_exact_log_z(anneal):
+    # a peaked top layer: far from uniform, the case where uniform hidden base models fail on MNIST
+    m = tiny_dbm((8, 6, 10), scale=1.2, seed=2)
+    with torch.no_grad():
+        m.biases[2].sub_(3.0)
+    g = torch.Generator().manual_seed(0)
+    v = m._gibbs(m._random_states(2000, g), g, 100)[0]
+    base = m.base_biases(v)
+    assert [b.shape[0] for b in base] == [8, 6, 10]
+    assert float((torch.sigmoid(base[2]) - 0.5).abs().mean()) > 0.3  # the top layer's rates, far from one half
+    exact = m.exact_log_partition()
+    est = log_partition(m, n_runs=100, betas=100, base_bias=base, anneal=anneal, generator=g)
+    assert abs(est.log_z - exact) < 0.05, (est.log_z, exact)
+    assert est.lower <= exact + 0.02 and est.upper >= exact - 0.02
+    # uniform hidden layers at the start: the same short schedule is off by more and carries fewer runs
+    uniform = log_partition(m, n_runs=100, betas=100, anneal=anneal, generator=torch.Generator().manual_seed(1))
+    assert est.effective_sample_size > 95 > uniform.effective_sample_size + 30
+
+
 def test_mean_field_bound_is_below_the_exact_log_likelihood():
     m = tiny_dbm(scale=0.8)
     v = states(5, dtype=torch.float32)
@@ -113,6 +150,10 @@ def test_errors():
     with pytest.raises(ConfigError, match="2 or 3 hidden layers"):
         genlab.create("dbm", layer_dims=(10,))
     with pytest.raises(ConfigError, match="AIS"):
-        genlab.create("dbm", data_shape=(30,), layer_dims=(5, 5)).exact_log_partition()
+        genlab.create("dbm", data_shape=(30,), layer_dims=(25, 5)).exact_log_partition()
+    with pytest.raises(ConfigError, match="one tensor per layer"):
+        tiny_dbm().annealing_path(base_bias=[torch.zeros(5), torch.zeros(3)])
+    with pytest.raises(ConfigError, match="anneal"):
+        tiny_dbm().annealing_path(anneal="all")
     with pytest.raises(ConfigError, match="n_classes"):
         tiny_dbm().predict(torch.rand(2, 5))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...config import BaseConfig, param
@@ -18,6 +18,7 @@ from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, require_unit_range
 from ._stack import StackMixin
+from .ais_paths import DBMPath
 from .pictures import energy_pictures
 from .rbm import RBM, RBMConfig
 from .sampling import MAX_EXACT_UNITS, bernoulli, logsumexp_chunks
@@ -85,7 +86,8 @@ class DBM(StackMixin, GenerativeModel):
     .. math::
         \log p(v) \ge E_q[-E(v, h)] + H(q) - \log Z,
 
-    with :math:`\log Z` from AIS over the even layers, the odd layers summed out exactly.
+    with :math:`\log Z` from AIS over the even (or odd) layers, the others summed out exactly, from a base model
+    with the base rates of every layer (:meth:`base_biases`).
 
     With ``n_classes > 0``, a softmax layer reads the top layer of an MLP built from the DBM's weights whose
     first layers also take the mean-field posterior of the layer above as input (the paper's construction).
@@ -139,17 +141,19 @@ class DBM(StackMixin, GenerativeModel):
     def mean_field(self, x: torch.Tensor, steps: int | None = None) -> list[torch.Tensor]:
         """``[v, mu^1, ..., mu^L]``: the mean-field posterior, started from a bottom-up pass with doubled weights."""
         v = self._flat(x)
-        mus: list[torch.Tensor] = [v]
-        for layer in range(1, self.n_layers + 1):
-            factor = 2.0 if layer < self.n_layers else 1.0
-            mus.append(
-                torch.sigmoid(
-                    torch.addmm(self.biases[layer].detach(), mus[-1], self.weights[layer - 1].detach(), alpha=factor)
-                )
-            )
+        L = self.n_layers
+        W = [w.detach() for w in self.weights]
+        b = [t.detach() for t in self.biases]
+        bottom = v @ W[0]  # the data's input to h^1: the same in every update, computed once
+        mus: list[torch.Tensor] = [v, torch.sigmoid(torch.add(b[1], bottom, alpha=2.0 if L > 1 else 1.0))]
+        for layer in range(2, L + 1):
+            factor = 2.0 if layer < L else 1.0
+            mus.append(torch.sigmoid_(torch.addmm(b[layer], mus[-1], W[layer - 1], alpha=factor)))
+        fixed = bottom.add_(b[1])
         for _ in range(self.config.mean_field_steps if steps is None else steps):
-            for layer in range(1, self.n_layers + 1):
-                mus[layer] = torch.sigmoid(self._input([*mus, None], layer))
+            mus[1] = torch.sigmoid_(torch.addmm(fixed, mus[2], W[1].t())) if L > 1 else torch.sigmoid(fixed)
+            for layer in range(2, L + 1):
+                mus[layer] = torch.sigmoid_(self._input([*mus, None], layer))
         return mus
 
     def _gibbs(self, s: list[torch.Tensor], gen: torch.Generator, steps: int) -> list[torch.Tensor]:
@@ -192,21 +196,39 @@ class DBM(StackMixin, GenerativeModel):
         return energy_pictures(self.weights[0], self.config.data_shape, torch.stack(frames))
 
     # --- likelihood ---------------------------------------------------------------------------------------
-    def annealing_path(self, base_bias: torch.Tensor | None = None):
-        """AIS over the even layers with the odd layers summed out (see :class:`DBMPath`)."""
-        return DBMPath(self, base_bias)
+    def annealing_path(
+        self,
+        base_bias: torch.Tensor | Sequence[torch.Tensor] | None = None,
+        anneal: Literal["even", "odd"] = "even",
+    ) -> DBMPath:
+        """The AIS path from a factorial base model to this DBM over the ``anneal`` layers, the others summed out
+        (see :class:`~genlab.models.energy.ais_paths.DBMPath`); pass ``base_bias=dbm.base_biases(x_train)``."""
+        return DBMPath(self, base_bias, anneal)
+
+    @torch.no_grad()
+    def base_biases(self, x: torch.Tensor, smoothing: float = 0.05, batch_size: int = 10_000) -> list[torch.Tensor]:
+        """Biases of the AIS base model, one tensor per layer: the smoothed log-odds of the means of binary data
+        ``x`` and of its mean-field posterior ``q(h^l|x)`` (the base rates of every layer)."""
+        sums = [torch.zeros(d, dtype=torch.float64) for d in self.dims]
+        for a in range(0, x.shape[0], batch_size):
+            for total, mu in zip(sums, self.mean_field(x[a : a + batch_size]), strict=True):
+                total += mu.double().sum(0)
+        n = x.shape[0]
+        return [torch.logit((t + smoothing) / (n + 2 * smoothing)).to(self.weights[0].dtype) for t in sums]
 
     @torch.no_grad()
     def exact_log_partition(self) -> float:
-        """``log Z`` by enumerating the even layers (at most 20 units there), the odd ones summed out."""
-        path = self.annealing_path()
-        n_even = sum(path.dims[i] for i in path.even)
-        if n_even > MAX_EXACT_UNITS:
+        """``log Z`` by enumerating the layers of one parity (the smaller, at most 20 units), the others summed
+        out."""
+        paths = [self.annealing_path(anneal=a) for a in ("even", "odd")]
+        sizes = [sum(p.dims[i] for i in p.kept) for p in paths]
+        n, path = min(zip(sizes, paths, strict=True), key=lambda t: t[0])
+        if n > MAX_EXACT_UNITS:
             raise ConfigError(
-                f"exact log Z enumerates the even layers: {n_even} units > {MAX_EXACT_UNITS}; use AIS "
-                "(genlab.metrics.log_partition)"
+                f"exact log Z enumerates the even or the odd layers: {min(sizes)} units > {MAX_EXACT_UNITS}; "
+                "use AIS (genlab.metrics.log_partition)"
             )
-        return float(logsumexp_chunks(lambda s: path.log_unnorm(path.split(s), 1.0), n_even))
+        return float(logsumexp_chunks(lambda s: path.log_unnorm(path.split(s), 1.0), n))
 
     @torch.no_grad()
     def log_prob(self, x: torch.Tensor, log_z: float | None = None) -> torch.Tensor:
@@ -343,84 +365,4 @@ class DBM(StackMixin, GenerativeModel):
         return Batch(torch.rand((n, *self.data_shape), generator=self.rng(generator)).round(), None)
 
 
-class DBMPath:
-    r"""AIS path for a DBM over the even layers :math:`x = (v, h^2, \dots)` with the odd layers summed out:
-
-    .. math::
-        \log p^*_\beta(x) = (1-\beta)\, b_A^\top v + \beta \sum_{l\ \text{even}} {b^l}^\top h^l
-        + \sum_{l\ \text{odd}} \sum_j \mathrm{softplus}\big(\beta\,(b^l + h^{l-1} W^{l-1} + h^{l+1} {W^l}^\top)_j\big),
-
-    from independent visibles with biases :math:`b_A` and uniform even hidden layers at :math:`\beta = 0`.
-    """
-
-    def __init__(self, dbm: DBM, base_bias: torch.Tensor | None = None) -> None:
-        self.W = [w.detach() for w in dbm.weights]
-        self.b = [t.detach() for t in dbm.biases]
-        self.dims = dbm.dims
-        self.L = dbm.n_layers
-        self.even = list(range(0, self.L + 1, 2))
-        self.odd = list(range(1, self.L + 1, 2))
-        self.base = self.b[0] if base_bias is None else torch.as_tensor(base_bias, dtype=self.b[0].dtype)
-
-    def split(self, s: torch.Tensor) -> list[torch.Tensor]:
-        """Rows of concatenated even-layer states -> one tensor per even layer."""
-        return list(torch.split(s, [self.dims[i] for i in self.even], 1))
-
-    def _full(self, x: list[torch.Tensor]) -> list[torch.Tensor | None]:
-        full: list[torch.Tensor | None] = [None] * (self.L + 2)
-        for i, t in zip(self.even, x, strict=True):
-            full[i] = t
-        return full
-
-    def _odd_input(self, full: list, layer: int, dtype=None) -> torch.Tensor:
-        W = [w.to(dtype) if dtype else w for w in self.W]
-        out = self.b[layer].to(dtype) if dtype else self.b[layer]
-        out = out + full[layer - 1].to(out.dtype) @ W[layer - 1]
-        if full[layer + 1] is not None:
-            out = out + full[layer + 1].to(out.dtype) @ W[layer].t()
-        return out
-
-    def log_unnorm(self, x: list[torch.Tensor], beta: float) -> torch.Tensor:
-        """``log p*_beta`` of even-layer states ``x`` (float64)."""
-        full = self._full(x)
-        d = torch.float64
-        out = (1 - beta) * (x[0].to(d) @ self.base.to(d)) + beta * sum(
-            full[i].to(d) @ self.b[i].to(d) for i in self.even
-        )
-        for layer in self.odd:
-            out = out + F.softplus(beta * self._odd_input(full, layer, d)).sum(1)
-        return out
-
-    def log_base_partition(self) -> float:
-        return float(F.softplus(self.base.double()).sum()) + sum(self.dims[1:]) * math.log(2.0)
-
-    def sample_base(self, n: int, generator: torch.Generator) -> list[torch.Tensor]:
-        v = bernoulli(torch.sigmoid(self.base).expand(n, -1).contiguous(), generator)
-        return [v] + [bernoulli(torch.full((n, self.dims[i]), 0.5), generator) for i in self.even[1:]]
-
-    def step(self, x: list[torch.Tensor], beta_prev: float, beta: float, generator: torch.Generator):
-        full = self._full(x)
-        acts = {layer: self._odd_input(full, layer) for layer in self.odd}
-        d = torch.float64
-        delta = (beta - beta_prev) * (
-            sum(full[i].to(d) @ self.b[i].to(d) for i in self.even) - x[0].to(d) @ self.base.to(d)
-        )
-        for a in acts.values():
-            a64 = a.double()
-            delta = delta + (F.softplus(beta * a64) - F.softplus(beta_prev * a64)).sum(1)
-        for layer in self.odd:  # odd layers given the even ones, at beta
-            full[layer] = bernoulli(torch.sigmoid(beta * acts[layer]), generator)
-        new = []
-        for i in self.even:  # even layers given the odd ones
-            pre = self.b[i] * beta
-            if i > 0:
-                pre = pre + beta * (full[i - 1] @ self.W[i - 1])
-            if i < self.L:
-                pre = pre + beta * (full[i + 1] @ self.W[i].t())
-            if i == 0:
-                pre = pre + (1 - beta) * self.base
-            new.append(bernoulli(torch.sigmoid(pre), generator))
-        return delta, new
-
-
-__all__ = ["DBM", "DBMConfig", "DBMPath"]
+__all__ = ["DBM", "DBMConfig"]
