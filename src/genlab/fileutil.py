@@ -41,6 +41,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
     try:
         yield tmp_path
+        # some writers (safetensors) replace the file and make it 0600 again: set the usual permissions last
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
         _fsync_file(tmp_path)
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)

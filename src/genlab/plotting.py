@@ -107,9 +107,13 @@ def save_loss_curve(
 
 
 def save_scatter(
-    points: torch.Tensor, path: str | Path, reference: torch.Tensor | None = None, title: str = ""
+    points: torch.Tensor,
+    path: str | Path,
+    reference: torch.Tensor | None = None,
+    title: str = "",
+    centers: torch.Tensor | None = None,
 ) -> Path:
-    """Scatter 2D ``points`` (and optional ``reference`` points such as data or mode centres)."""
+    """Scatter 2D ``points`` (and optional ``reference`` points such as the data, and mode ``centers``)."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
     if reference is not None:
@@ -117,9 +121,31 @@ def save_scatter(
         ax.scatter(ref[:, 0], ref[:, 1], s=4, c="tab:gray", alpha=0.3, label="data")
     p = points.detach().cpu().numpy()
     ax.scatter(p[:, 0], p[:, 1], s=4, c="tab:blue", alpha=0.6, label="samples")
+    if centers is not None:
+        c = centers.detach().cpu().numpy()
+        ax.scatter(c[:, 0], c[:, 1], s=30, c="tab:red", marker="x", label="modes")
     ax.set_aspect("equal")
     ax.legend(loc="upper right")
     return _finish(plt, fig, ax, path, title)
+
+
+def save_codes(codes: torch.Tensor, labels: torch.Tensor | None, path: str | Path, title: str = "") -> Path:
+    """Scatter 2-D codes ``(N, 2)``, coloured by their integer ``labels`` when given (one legend entry each)."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
+    z = codes.detach().cpu().float().numpy()
+    if labels is None or bool((labels < 0).any()):
+        ax.scatter(z[:, 0], z[:, 1], s=4, c="tab:blue", alpha=0.6)
+    else:
+        lab = labels.detach().cpu().numpy()
+        cmap = plt.get_cmap("tab10" if lab.max() < 10 else "tab20")
+        for k in np.unique(lab):
+            sel = lab == k
+            ax.scatter(z[sel, 0], z[sel, 1], s=4, color=cmap(int(k) % cmap.N), alpha=0.7, label=str(int(k)))
+        ax.legend(markerscale=3, fontsize=7, loc="best", ncol=2)
+    ax.set_xlabel("code 1")
+    ax.set_ylabel("code 2")
+    return _finish(plt, fig, ax, path, title or "codes of the reference set")
 
 
 def save_scatter_grid(

@@ -146,6 +146,41 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import os
+
+    from ..report import evaluate_run, write_report
+
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    if args.inception_weights:
+        os.environ["GENLAB_INCEPTION_WEIGHTS"] = args.inception_weights
+    out = Path(args.out) if args.out else Path(args.run)
+    if not args.overwrite and ((out / "metrics.json").exists() or (out / "report.html").exists()):
+        raise RunExistsError(f"{out} already holds metrics.json / report.html; pass --overwrite or --out DIR")
+    started = time.perf_counter()
+    ev = evaluate_run(
+        args.run,
+        metrics=metrics,
+        n=args.n,
+        data=args.data,
+        data_options=_key_values(args.data_opt, "--data-opt") if args.data_opt else None,
+        extractor=args.features,
+        seed=args.seed,
+        floors=not args.no_floors,
+        ll_samples=args.ll_samples,
+        ll_k=args.ll_k,
+        ll_betas=args.ll_betas,
+    )
+    paths = write_report(ev, out, overwrite=args.overwrite)
+    from ..report.html import metric_rows
+
+    for label, value, floor, _, detail in metric_rows(ev.results):
+        shown = f"  (floor train vs test: {floor})" if floor != "–" else ""
+        print(f"{label:<28} {value}{shown}  [{detail}]")
+    print(f"wrote {paths['metrics']} and {paths['report']} ({time.perf_counter() - started:.1f}s)")
+    return 0
+
+
 def cmd_gan_lab(args: argparse.Namespace) -> int:
     from ..apps.gan_lab import run_lab
 
@@ -208,4 +243,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["TrainSettings", "cmd_demo", "cmd_models", "cmd_sample", "cmd_train"]
+__all__ = ["TrainSettings", "cmd_demo", "cmd_evaluate", "cmd_models", "cmd_sample", "cmd_train"]

@@ -71,6 +71,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     s.set_defaults(func=commands.cmd_sample)
 
+    e = sub.add_parser("evaluate", help="metrics of a trained run: metrics.json and a self-contained report.html")
+    e.add_argument("run", help="run directory (or a model directory with --data)")
+    e.add_argument(
+        "--metrics",
+        default=None,
+        help="comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage), classes, modes, recon, "
+        "ll (log-likelihood); default every one that applies",
+    )
+    e.add_argument("-n", type=int, default=None, help="generated samples (default: the reference set's size, <= 10000)")
+    e.add_argument("--data", default=None, help="the data set, if the directory has no run.json")
+    e.add_argument("--data-opt", action="append", default=[], metavar="KEY=VALUE", help="an option for the data")
+    e.add_argument(
+        "--features",
+        default="auto",
+        help="feature network: auto (genlab's for 28x28 / 8x8 images), mnist-cnn, digits-cnn, identity or inception",
+    )
+    e.add_argument("--inception-weights", default=None, help="torch-fidelity's Inception-v3 weights file (offline)")
+    e.add_argument("--no-floors", action="store_true", help="skip the train-vs-test floors of FID / KID")
+    e.add_argument("--ll-samples", type=int, default=2000, help="reference samples for the log-likelihood")
+    e.add_argument("--ll-k", type=int, default=500, help="IWAE importance samples per data point (VAEs)")
+    e.add_argument("--ll-betas", type=int, default=5000, help="AIS inverse temperatures (RBMs, DBNs, DBMs)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", default=None, help="where metrics.json and report.html go (default: the run directory)")
+    e.add_argument("--overwrite", action="store_true", help="replace an earlier metrics.json / report.html")
+    e.set_defaults(func=commands.cmd_evaluate)
+
     g = sub.add_parser("gan-lab", help="mode collapse and vanishing gradients: several GAN losses on a 2-D toy")
     g.add_argument("--data", default="ring8", help="toy mixture: ring8 (default) or grid25")
     g.add_argument(

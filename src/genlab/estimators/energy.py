@@ -216,7 +216,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         x = _tensor(arr)
         gen = torch.Generator().manual_seed(seed_from(random_state))
         res = log_likelihood(
-            self.model_, x, n_runs=n_runs, betas=betas, generator=gen, base_bias=base_bias_from_data(x.clamp(0, 1))
+            self.model_,
+            x,
+            method="ais",
+            n_runs=n_runs,
+            betas=betas,
+            generator=gen,
+            base_bias=base_bias_from_data(x.clamp(0, 1)),
         )
         return res.as_dict()
 

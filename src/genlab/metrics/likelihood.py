@@ -1,21 +1,34 @@
-"""Likelihood estimators: annealed importance sampling (AIS) for partition functions of energy-based models.
+"""Likelihood estimators behind one interface, :func:`log_likelihood`, and annealed importance sampling.
 
-Staged like every metric here: a model gives an *annealing path* (base model -> target), :func:`ais` runs it
-and returns the estimate of ``log Z`` with a +-3 standard error interval, and :func:`log_likelihood` turns it
-into a mean test log-likelihood.
+:func:`log_likelihood` picks the estimator a model supports (its ``likelihood_method``):
+
+- ``"exact"``: ``log p(x)`` in closed form (Boltzmann machines and RBMs small enough to enumerate, flows and
+  autoregressive models);
+- ``"iwae"``: the importance-weighted bound ``L_k`` of a VAE (Burda et al. 2016), a lower bound that tightens
+  with ``k``;
+- ``"ais"``: energy-based models whose ``log Z`` is intractable (RBMs, DBNs, DBMs): ``log Z`` by annealed
+  importance sampling. A model gives an *annealing path* (base model -> target), :func:`ais` runs it and
+  returns the estimate with a +-3 standard error interval.
+
+References:
+    Neal, R. M. (2001). Annealed Importance Sampling. Statistics and Computing 11.
+    Salakhutdinov, R. & Murray, I. (2008). On the Quantitative Analysis of Deep Belief Networks. ICML.
+    Burda, Y., Grosse, R. & Salakhutdinov, R. (2016). Importance Weighted Autoencoders. ICLR.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 #: inverse temperatures of Salakhutdinov & Murray (2008): 500 in [0, 0.5), 4,000 in [0.5, 0.9), 10,000 in [0.9, 1]
 DEFAULT_SCHEDULE = ((0.5, 500), (0.9, 4_000), (1.0, 10_000))
@@ -152,15 +165,41 @@ def log_partition(
 
 @dataclass(frozen=True)
 class LogLikelihood:
-    """Mean log-likelihood of a data set under a model whose ``log Z`` was estimated by AIS."""
+    """Mean log-likelihood (nats per sample) of a data set under a model.
+
+    Attributes:
+        mean: the mean of ``log p(x)`` (or of its bound, see ``method``).
+        lower, upper: a +-3 sigma interval. For ``"ais"`` it comes from the interval of ``log Z`` (a larger
+            ``log Z`` gives a smaller likelihood); otherwise from the standard error over the samples.
+        method: ``"exact"``, ``"iwae"`` (a lower bound) or ``"ais"`` (for DBNs and DBMs a lower bound too).
+        n: samples evaluated.
+        stderr: standard error of the mean over the samples.
+        log_z: the AIS estimate of ``log Z`` (``"ais"`` only).
+        options: the estimator's settings (``k`` of IWAE, runs and temperatures of AIS).
+    """
 
     mean: float
     lower: float
     upper: float
-    log_z: AISResult
+    log_z: AISResult | None = None
+    method: str = "ais"
+    n: int = 0
+    stderr: float = 0.0
+    options: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean, "lower": self.lower, "upper": self.upper, "log_z": self.log_z.as_dict()}
+        out = {
+            "mean": self.mean,
+            "lower": self.lower,
+            "upper": self.upper,
+            "method": self.method,
+            "n": self.n,
+            "stderr": self.stderr,
+            **self.options,
+        }
+        if self.log_z is not None:
+            out["log_z"] = self.log_z.as_dict()
+        return out
 
 
 def base_bias_from_data(x: torch.Tensor, smoothing: float = 0.05) -> torch.Tensor:
@@ -171,21 +210,76 @@ def base_bias_from_data(x: torch.Tensor, smoothing: float = 0.05) -> torch.Tenso
     return torch.log(p / (1 - p)).float()
 
 
+METHODS = ("auto", "exact", "iwae", "ais")
+
+
 @torch.no_grad()
 def log_likelihood(
     model: Any,
     x: torch.Tensor,
+    *,
+    method: str = "auto",
     n_runs: int = 100,
     betas: int | Sequence[float] | torch.Tensor = 14_500,
+    k: int = 1000,
     generator: torch.Generator | None = None,
     batch_size: int = 10_000,
     **path_options: Any,
 ) -> LogLikelihood:
-    """Mean ``log p(x)`` over the samples ``x`` with ``log Z`` from AIS; the interval comes from the one of ``log Z``
-    (a larger ``log Z`` gives a smaller likelihood)."""
-    est = log_partition(model, n_runs=n_runs, betas=betas, generator=generator, **path_options)
-    total = 0.0
-    for a in range(0, x.shape[0], batch_size):
-        total += float(model.log_prob(x[a : a + batch_size], log_z=0.0).sum())
-    unnorm = total / x.shape[0]
-    return LogLikelihood(unnorm - est.log_z, unnorm - est.upper, unnorm - est.lower, est)
+    """Mean ``log p(x)`` of the samples ``x`` under ``model`` by the estimator it supports.
+
+    Args:
+        model: a genlab model with ``log_prob`` (see its ``likelihood_method``).
+        x: the samples (e.g. the binarized test set).
+        method: ``"auto"`` (exact where it is tractable, else the model's own method), ``"exact"``,
+            ``"iwae"`` or ``"ais"``.
+        n_runs, betas: AIS runs and inverse temperatures (``"ais"``).
+        k: importance samples per data point (``"iwae"``; Burda et al. use 5000).
+        generator: the random source (default seeded 0).
+        batch_size: samples per ``log_prob`` call.
+        **path_options: for ``"ais"``, options of the model's annealing path (``base_bias``, ``anneal``).
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown likelihood method {method!r}; choose one of {', '.join(METHODS)}")
+    native = getattr(model, "likelihood_method", None)
+    name = type(model).__name__
+    if native is None:
+        raise ConfigError(f"{name} defines no likelihood (it is not a density model); use sample-based metrics")
+    if x.shape[0] == 0:
+        raise DataError("log_likelihood needs at least one sample")
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    log_z: float | None = None
+    if method == "auto":
+        method = native
+        if native == "ais" and hasattr(model, "exact_log_partition"):
+            with contextlib.suppress(ConfigError):  # small energy models: exact
+                log_z, method = model.exact_log_partition(), "exact"
+    elif method == "exact" and native != "exact":
+        if not hasattr(model, "exact_log_partition"):
+            raise ConfigError(f"{name} has no exact likelihood; use method={native!r}")
+        log_z = model.exact_log_partition()  # raises (with the fix) when the model is too large
+    elif method != native:
+        raise ConfigError(f"{name} supports method={native!r} (or 'auto'), not {method!r}")
+    est = None
+    options: dict[str, Any] = {}
+    if method == "ais":
+        est = log_partition(model, n_runs=n_runs, betas=betas, generator=gen, **path_options)
+        log_z = 0.0
+        options = {"n_runs": n_runs, "n_betas": est.n_betas}
+
+    def chunk(xb: torch.Tensor) -> torch.Tensor:
+        if method == "iwae":
+            return model.log_prob(xb, k=k, generator=gen)
+        if "generator" in inspect.signature(model.log_prob).parameters:  # stochastic bounds (DBN)
+            return model.log_prob(xb, log_z=log_z, generator=gen) if log_z is not None else model.log_prob(xb)
+        return model.log_prob(xb, log_z=log_z) if log_z is not None else model.log_prob(xb)
+
+    values = torch.cat([chunk(x[a : a + batch_size]).double().reshape(-1) for a in range(0, x.shape[0], batch_size)])
+    n = values.numel()
+    mean = float(values.mean())
+    stderr = float(values.std(unbiased=True)) / math.sqrt(n) if n > 1 else 0.0
+    if method == "iwae":
+        options = {"k": k}
+    if est is not None:
+        return LogLikelihood(mean - est.log_z, mean - est.upper, mean - est.lower, est, "ais", n, stderr, options)
+    return LogLikelihood(mean, mean - 3 * stderr, mean + 3 * stderr, None, method, n, stderr, options)

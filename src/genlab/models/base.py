@@ -76,6 +76,9 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
     registry_name: str = ""
     #: value range of ``sample`` output, checked by the contract tests; ``None`` means unbounded
     output_range: ClassVar[tuple[float, float] | None] = None
+    #: how :func:`genlab.metrics.log_likelihood` evaluates the model: ``"exact"``, ``"iwae"`` (an importance-
+    #: sampled lower bound), ``"ais"`` (log Z by annealed importance sampling) or ``None`` (no likelihood)
+    likelihood_method: ClassVar[str | None] = None
 
     def __init__(self, config: BaseConfig) -> None:
         super().__init__()

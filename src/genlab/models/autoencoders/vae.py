@@ -122,6 +122,8 @@ class VAE(GenerativeModel):
         Sønderby, C. K. et al. (2016). Ladder Variational Autoencoders. NeurIPS.
     """
 
+    likelihood_method = "iwae"
+
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)
         c = config

@@ -65,6 +65,8 @@ class BoltzmannMachine(GenerativeModel):
         Salakhutdinov, R. & Hinton, G. E. (2009). Deep Boltzmann Machines. AISTATS.
     """
 
+    likelihood_method = "exact"
+
     output_range = (0.0, 1.0)
 
     def __init__(self, config: BoltzmannConfig) -> None:

@@ -98,6 +98,8 @@ class DBM(StackMixin, GenerativeModel):
         Neural Computation 24.
     """
 
+    likelihood_method = "ais"
+
     output_range = (0.0, 1.0)
 
     def __init__(self, config: DBMConfig) -> None:

@@ -98,6 +98,8 @@ class DBN(StackMixin, GenerativeModel):
         Salakhutdinov, R. & Murray, I. (2008). On the Quantitative Analysis of Deep Belief Networks. ICML.
     """
 
+    likelihood_method = "ais"
+
     def __init__(self, config: DBNConfig) -> None:
         super().__init__(config)
         c = config

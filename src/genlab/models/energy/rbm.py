@@ -125,6 +125,8 @@ class RBM(GenerativeModel):
         Melchior, J., Fischer, A. & Wiskott, L. (2016). How to Center Deep Boltzmann Machines. JMLR.
     """
 
+    likelihood_method = "ais"
+
     def __init__(self, config: RBMConfig) -> None:
         super().__init__(config)
         c = config

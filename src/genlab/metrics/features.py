@@ -1,0 +1,404 @@
+"""Feature networks for sample-quality metrics: the first stage of FID, KID, precision/recall and the rest.
+
+genlab ships two small CNN classifiers, trained by ``benchmarks/feature_nets.py`` (seeded) and stored inside
+the package as safetensors files whose SHA-256 digests are checked at every load:
+
+- ``mnist-cnn`` for 28x28 grey images (MNIST-like), test accuracy in ``weights/manifest.json``;
+- ``digits-cnn`` for the 8x8 digits.
+
+Their penultimate layer (128 units after batch norm and ReLU) gives the features, their last layer the class
+logits (Inception-style score, class histograms). The nets expect intensities in [0, 1]; samples in another
+range are mapped with ``value_range``. Features of dataset splits are cached on disk
+(:func:`dataset_features`), keyed by the network's digest and a digest of the data, so a stale cache can
+never be used.
+
+An Inception-v3 backend (:class:`InceptionFeatures`, 2048-d pool features as in the FID literature) goes
+through the ``torch-fidelity`` package with weights the user already has on disk; it never downloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .. import fileutil
+from ..errors import ChecksumError, ConfigError, DataError, ModelFileError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+MANIFEST = WEIGHTS_DIR / "manifest.json"
+#: environment variable naming the Inception-v3 weights file of torch-fidelity
+INCEPTION_ENV = "GENLAB_INCEPTION_WEIGHTS"
+
+
+class FeatureNet(nn.Module):
+    """A small CNN classifier: blocks of ``convs`` 3x3 convolutions (batch norm, ReLU) and a 2x2 max pool per
+    width, a fully connected feature layer, and a linear classifier.
+
+    Args:
+        input_shape: ``(C, H, W)`` of the images.
+        widths: channels of the convolution blocks (each halves the resolution).
+        convs: convolutions per block.
+        feature_dim: size of the feature layer.
+        n_classes: classes of the classifier.
+        dropout: dropout before the classifier (training only).
+    """
+
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        widths: tuple[int, ...] = (32, 64),
+        convs: int = 2,
+        feature_dim: int = 128,
+        n_classes: int = 10,
+        dropout: float = 0.3,
+    ) -> None:
+        super().__init__()
+        c, h, w = input_shape
+        layers: list[nn.Module] = []
+        for width in widths:
+            for _ in range(convs):
+                layers += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+                c = width
+            layers.append(nn.MaxPool2d(2))
+            h, w = h // 2, w // 2
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.feature = nn.Sequential(
+            nn.Linear(c * h * w, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU()
+        )
+        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, n_classes))
+        self.input_shape = tuple(input_shape)
+
+    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(features (B, feature_dim), logits (B, n_classes))`` of images ``(B, C, H, W)`` in [0, 1]."""
+        f = self.feature(self.body(x))
+        return f, self.classifier(f)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features_and_logits(x)[1]
+
+
+@dataclass(frozen=True)
+class Features:
+    """The features of a set of samples.
+
+    Attributes:
+        features: ``(N, D)`` activations (float32).
+        logits: ``(N, K)`` class logits of the feature network, or ``None`` when it has no classifier.
+        extractor: the network's name (numbers computed with different extractors do not compare).
+    """
+
+    features: torch.Tensor
+    logits: torch.Tensor | None
+    extractor: str
+
+    def __len__(self) -> int:
+        return int(self.features.shape[0])
+
+    def subset(self, idx: torch.Tensor) -> Features:
+        """The features of the samples ``idx``."""
+        logits = self.logits[idx] if self.logits is not None else None
+        return Features(self.features[idx], logits, self.extractor)
+
+
+class FeatureExtractor(Protocol):
+    """Maps samples to :class:`Features`; ``name`` identifies it, ``digest`` its weights."""
+
+    name: str
+    digest: str
+
+    def __call__(self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Features: ...
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _manifest() -> dict[str, Any]:
+    if not MANIFEST.is_file():
+        raise ModelFileError(f"genlab's feature networks are missing ({MANIFEST}); reinstall genlab")
+    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+
+
+def list_feature_nets() -> dict[str, dict[str, Any]]:
+    """The shipped feature networks: ``name -> manifest entry`` (input shape, test accuracy, digest...)."""
+    return dict(_manifest()["nets"])
+
+
+def _checked_images(x: torch.Tensor, shape: tuple[int, ...], value_range: tuple[float, float], who: str):
+    x = torch.as_tensor(x)
+    if x.ndim == 2 and math.prod(shape) == x.shape[1]:
+        x = x.reshape(x.shape[0], *shape)
+    if tuple(x.shape[1:]) != tuple(shape):
+        raise DataError(f"{who} takes images of shape {tuple(shape)}, got samples of shape {tuple(x.shape[1:])}")
+    if x.shape[0] == 0:
+        raise DataError(f"{who} needs at least one sample")
+    x = x.detach().float()
+    if not torch.isfinite(x).all():
+        raise DataError(f"the samples given to {who} contain NaN or Inf values; check the model that drew them")
+    lo, hi = value_range
+    if hi <= lo:
+        raise ConfigError(f"value_range must be (low, high) with low < high, got {value_range}")
+    span = hi - lo
+    x_lo, x_hi = float(x.min()), float(x.max())
+    if x_lo < lo - 1e-3 * span or x_hi > hi + 1e-3 * span:
+        raise DataError(
+            f"{who} expects values in {tuple(value_range)} but the samples span [{x_lo:.3g}, {x_hi:.3g}]; "
+            "pass the samples' value_range"
+        )
+    return x if (lo, hi) == (0.0, 1.0) else (x - lo) / span
+
+
+class DomainFeatures:
+    """One of genlab's shipped CNNs (see :func:`list_feature_nets`), loaded with its digest checked.
+
+    Args:
+        name: ``"mnist-cnn"`` or ``"digits-cnn"``.
+        batch_size: images per forward pass (the features do not depend on it beyond float rounding).
+    """
+
+    def __init__(self, name: str, batch_size: int = 1000) -> None:
+        nets = list_feature_nets()
+        if name not in nets:
+            raise ConfigError(f"unknown feature network {name!r}; genlab ships {', '.join(sorted(nets))}")
+        entry = nets[name]
+        path = WEIGHTS_DIR / entry["file"]
+        if not path.is_file():
+            raise ModelFileError(f"the weights of feature network {name!r} are missing ({path}); reinstall genlab")
+        digest = _sha256(path)
+        if digest != entry["sha256"]:
+            raise ChecksumError(
+                f"the weights of feature network {name!r} ({path}) have SHA-256 {digest[:16]}..., expected "
+                f"{entry['sha256'][:16]}...: the file is corrupt or was changed; reinstall genlab"
+            )
+        arch = entry["architecture"]
+        net = FeatureNet(
+            tuple(entry["input_shape"]),
+            widths=tuple(arch["widths"]),
+            convs=arch["convs"],
+            feature_dim=arch["feature_dim"],
+            n_classes=arch["n_classes"],
+        )
+        try:
+            net.load_state_dict(load_file(str(path)))
+        except (SafetensorError, RuntimeError) as exc:
+            raise ModelFileError(f"cannot read feature network {name!r} from {path}: {exc}; reinstall genlab") from exc
+        net.eval().requires_grad_(False)
+        self.net = net
+        self.name = name
+        self.digest = digest
+        self.input_shape = tuple(entry["input_shape"])
+        self.test_accuracy = entry.get("test_accuracy")
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Features:
+        x = _checked_images(x, self.input_shape, value_range, f"feature network {self.name!r}")
+        feats, logits = [], []
+        for a in range(0, x.shape[0], self.batch_size):
+            f, lg = self.net.features_and_logits(x[a : a + self.batch_size])
+            feats.append(f)
+            logits.append(lg)
+        return Features(torch.cat(feats), torch.cat(logits), self.name)
+
+
+class InceptionFeatures:
+    """Inception-v3 pool features (2048-d) and logits through ``torch-fidelity``, from local weights only.
+
+    The weights are torch-fidelity's ``weights-inception-2015-12-05-6726825d.pth`` (the TensorFlow FID network
+    converted to PyTorch), passed as ``weights`` or found in ``$GENLAB_INCEPTION_WEIGHTS``. Nothing is ever
+    downloaded: without the file this raises a :class:`~genlab.errors.ConfigError` that says where to get it.
+    Grey images are repeated to three channels; torch-fidelity resizes to 299x299 as TensorFlow did.
+    """
+
+    name = "inception-v3"
+
+    def __init__(self, weights: str | os.PathLike | None = None, batch_size: int = 64) -> None:
+        path = weights if weights is not None else os.environ.get(INCEPTION_ENV)
+        if not path:
+            raise ConfigError(
+                "the Inception-v3 features need torch-fidelity's weights file on disk "
+                "(weights-inception-2015-12-05-6726825d.pth from its GitHub releases, fetched on a machine "
+                f"with a network); pass its path or set {INCEPTION_ENV}. genlab never downloads it"
+            )
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"Inception-v3 weights file {path} does not exist; check the path or {INCEPTION_ENV}")
+        try:
+            from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        except ImportError as exc:
+            raise ConfigError(
+                f"the Inception-v3 backend needs the torch-fidelity package ({exc}); pip install torch-fidelity"
+            ) from exc
+        self.net = FeatureExtractorInceptionV3(
+            "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(path)
+        )
+        self.digest = _sha256(path)
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Features:
+        x = torch.as_tensor(x)
+        if x.ndim != 4 or x.shape[1] not in (1, 3):
+            raise DataError(f"Inception-v3 features need images (N, 1 or 3, H, W), got {tuple(x.shape)}")
+        x = _checked_images(x, tuple(x.shape[1:]), value_range, "the Inception-v3 network")
+        feats, logits = [], []
+        for a in range(0, x.shape[0], self.batch_size):
+            xb = (x[a : a + self.batch_size] * 255).round().clamp(0, 255).to(torch.uint8)
+            if xb.shape[1] == 1:
+                xb = xb.repeat(1, 3, 1, 1)
+            f, lg = self.net(xb)
+            feats.append(f.float())
+            logits.append(lg.float())
+        return Features(torch.cat(feats), torch.cat(logits), self.name)
+
+
+class CallableFeatures:
+    """Wraps a user's function ``x -> (N, D)`` features as an extractor (no logits)."""
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], name: str = "custom") -> None:
+        self.fn, self.name, self.digest = fn, name, ""
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Features:
+        f = torch.as_tensor(self.fn(x)).detach().float()
+        if f.ndim != 2 or f.shape[0] != len(x):
+            raise DataError(f"a feature function must return (N, D) features, got {tuple(f.shape)}")
+        return Features(f, None, self.name)
+
+
+class Identity:
+    """The samples themselves, flattened, as features (2-D toys, tabular data)."""
+
+    name, digest = "identity", ""
+
+    def __call__(self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Features:
+        x = torch.as_tensor(x).detach().float()
+        return Features(x.reshape(x.shape[0], -1), None, self.name)
+
+
+@lru_cache(maxsize=4)
+def _domain(name: str) -> DomainFeatures:
+    return DomainFeatures(name)
+
+
+def feature_extractor(spec: Any = "auto", sample_shape: tuple[int, ...] | None = None) -> FeatureExtractor:
+    """An extractor from a spec: an extractor object, a function ``x -> (N, D)``, a shipped network's name,
+    ``"inception"`` (torch-fidelity, local weights), ``"identity"``, or ``"auto"``: the shipped network whose
+    input shape is ``sample_shape`` (else the identity for flat data of at most 64 values).
+    """
+    if spec is None or (isinstance(spec, str) and spec == "auto"):
+        if sample_shape is None:
+            raise ConfigError("feature_extractor('auto') needs the sample shape")
+        shape = tuple(sample_shape)
+        for name, entry in list_feature_nets().items():
+            c, h, w = entry["input_shape"]
+            if shape in ((c, h, w), (c * h * w,)):
+                return _domain(name)
+        if len(shape) == 1 and shape[0] <= 64:
+            return Identity()
+        shipped = ", ".join(f"{n} {tuple(e['input_shape'])}" for n, e in list_feature_nets().items())
+        raise ConfigError(
+            f"no shipped feature network takes samples of shape {shape} (genlab ships {shipped}); pass "
+            "extractor='inception' with its weights, or a function x -> (N, D) features"
+        )
+    if isinstance(spec, str):
+        if spec == "inception":
+            return InceptionFeatures()
+        if spec == "identity":
+            return Identity()
+        return _domain(spec)
+    if hasattr(spec, "name") and hasattr(spec, "digest") and callable(spec):
+        return spec
+    if callable(spec):
+        return CallableFeatures(spec)
+    raise ConfigError(f"cannot use {spec!r} as a feature extractor; pass a name, an extractor or a function")
+
+
+def extract_features(
+    x: torch.Tensor, extractor: Any = "auto", value_range: tuple[float, float] = (0.0, 1.0)
+) -> Features:
+    """Stage 1 of the metrics: the features of samples ``x`` (an :class:`Features` passes through)."""
+    if isinstance(x, Features):
+        return x
+    x = torch.as_tensor(x)
+    return feature_extractor(extractor, tuple(x.shape[1:]))(x, value_range)
+
+
+def data_digest(x: torch.Tensor) -> str:
+    """SHA-256 of a tensor's values (float32, C order): what a feature cache entry is keyed on."""
+    t = torch.as_tensor(x).detach().to("cpu", torch.float32).contiguous()
+    return hashlib.sha256(t.numpy().tobytes()).hexdigest()
+
+
+def features_cache_dir() -> Path:
+    from ..data.download import cache_dir
+
+    return cache_dir() / "features"
+
+
+def dataset_features(
+    x: torch.Tensor,
+    extractor: Any = "auto",
+    *,
+    label: str = "data",
+    value_range: tuple[float, float] = (0.0, 1.0),
+    cache: bool = True,
+) -> Features:
+    """:func:`extract_features` of a data set, cached on disk (``<cache>/features``) under its ``label`` (e.g.
+    ``"mnist-test"``), the extractor's digest and the data's digest; a changed network or data set misses."""
+    x = torch.as_tensor(x)
+    ext = feature_extractor(extractor, tuple(x.shape[1:]))
+    if not cache or not getattr(ext, "digest", ""):
+        return ext(x, value_range)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
+    path = features_cache_dir() / f"{ext.name}-{ext.digest[:12]}" / f"{safe}-{data_digest(x)[:16]}.safetensors"
+    if path.is_file():
+        try:
+            t = load_file(str(path))
+            return Features(t["features"], t.get("logits"), ext.name)
+        except (SafetensorError, KeyError, OSError):
+            pass  # a damaged cache entry is recomputed and replaced
+    feats = ext(x, value_range)
+    tensors = {"features": feats.features.contiguous()}
+    if feats.logits is not None:
+        tensors["logits"] = feats.logits.contiguous()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with fileutil.atomic_path(path, suffix=".safetensors") as tmp:
+            save_file(tensors, str(tmp))
+    except OSError:
+        pass  # a read-only cache only costs the recomputation next time
+    return feats
+
+
+__all__ = [
+    "INCEPTION_ENV",
+    "CallableFeatures",
+    "DomainFeatures",
+    "FeatureExtractor",
+    "FeatureNet",
+    "Features",
+    "Identity",
+    "InceptionFeatures",
+    "data_digest",
+    "dataset_features",
+    "extract_features",
+    "feature_extractor",
+    "list_feature_nets",
+]

@@ -1,0 +1,227 @@
+"""A self-contained HTML page of an evaluation: the metric table with its floors and the pictures, inlined.
+
+The page has no external resources (pictures are ``data:`` URIs, the style is inline), so it can be mailed,
+archived or opened offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any
+
+_CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2em auto; max-width: 1100px;
+       color: #1d2327; padding: 0 1em; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-top: 1.8em; }
+.sub { color: #555; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.95em; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.35em 0.8em; text-align: left; vertical-align: top; }
+th { background: #f3f5f7; }
+td.num { font-variant-numeric: tabular-nums; text-align: right; }
+.pics { display: flex; flex-wrap: wrap; gap: 1.5em; }
+figure { margin: 0; } figcaption { color: #555; font-size: 0.9em; margin-top: 0.3em; }
+img { max-width: 100%; image-rendering: pixelated; border: 1px solid #eee; }
+.note { color: #555; font-size: 0.9em; max-width: 60em; }
+"""
+
+_CAPTIONS = {
+    "samples": "Samples drawn from the model",
+    "reconstructions": "Reference images (top) and their reconstructions (bottom)",
+    "loss_curve": "Training curves (per epoch)",
+    "codes": "Codes of the reference set (first two principal components), by class",
+    "gibbs_chain": "Gibbs chains, left to right (E[v|h] every few steps)",
+    "filters": "Filters: first-layer weights of 100 hidden units",
+}
+
+
+def _f(v: Any, digits: int = 4) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}" if abs(v) < 1e5 else f"{v:.4e}"
+    return str(v)
+
+
+def _floor(floors: dict | None, pair: str, key: str) -> str:
+    if not floors:
+        return "–"
+    entry = floors.get(pair) or {}
+    if key not in entry:
+        return "–"
+    n = entry.get("n") or []
+    return f"{_f(entry[key])} (n={'/'.join(str(x) for x in n)})"
+
+
+def metric_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """``(metric, model value, floor train vs test, floor test halves, details)`` per metric, as plain text."""
+    m, floors = results.get("metrics", {}), results.get("floors")
+    rows = []
+    if "fid" in m:
+        r = m["fid"]
+        rows.append(
+            (
+                "FID ↓",
+                _f(r["fid"]),
+                _floor(floors, "train_vs_test", "fid"),
+                _floor(floors, "test_halves", "fid"),
+                f"{r['n_real']} real, {r['n_fake']} generated",
+            )
+        )
+    if "kid" in m:
+        r = m["kid"]
+        rows.append(
+            (
+                "KID ↓",
+                f"{_f(r['kid'])} ± {_f(r['kid_std'], 2)}",
+                _floor(floors, "train_vs_test", "kid"),
+                _floor(floors, "test_halves", "kid"),
+                f"{r['subsets']} subsets of {r['subset_size']}",
+            )
+        )
+    if "is" in m:
+        r = m["is"]
+        rows.append(
+            (
+                "Inception-style score ↑",
+                f"{_f(r['is'])} ± {_f(r['is_std'], 2)}",
+                "–",
+                "–",
+                f"the data's own: {_f(r.get('data'))}; {r['splits']} splits, domain classifier",
+            )
+        )
+    if "pr" in m:
+        r = m["pr"]
+        rows.append(
+            (
+                "Precision / recall ↑",
+                f"{_f(r['precision'], 3)} / {_f(r['recall'], 3)}",
+                "–",
+                "–",
+                f"k = {r['k']} nearest neighbours",
+            )
+        )
+    if "dc" in m:
+        r = m["dc"]
+        rows.append(
+            (
+                "Density / coverage ↑",
+                f"{_f(r['density'], 3)} / {_f(r['coverage'], 3)}",
+                "–",
+                "–",
+                f"k = {r['k']}; density about 1 when the distributions match",
+            )
+        )
+    if "classes" in m:
+        r = m["classes"]
+        rows.append(
+            (
+                "Classes: KL to the data ↓",
+                _f(r["class_kl"]),
+                "–",
+                "–",
+                f"{r['classes_covered']} of {r['n_classes']} classes get at least 1% of the samples",
+            )
+        )
+    if "modes" in m:
+        r = m["modes"]
+        rows.append(
+            (
+                "Modes covered ↑",
+                f"{r['modes']} / {r['n_modes']}",
+                "–",
+                "–",
+                f"{100 * r['high_quality']:.1f}% high quality; KL to uniform {_f(r['kl'], 3)}",
+            )
+        )
+    if "recon" in m:
+        r = m["recon"]
+        bce = f", BCE {_f(r['bce'])} nats" if "bce" in r else ""
+        rows.append(
+            (
+                "Reconstruction MSE ↓",
+                _f(r["mse"]),
+                "–",
+                "–",
+                f"PSNR {_f(r['psnr'], 3)} dB{bce}; {r['n']} reference samples",
+            )
+        )
+    if "ll" in m:
+        r = m["ll"]
+        how = {
+            "exact": "exact",
+            "iwae": f"IWAE bound, k = {r.get('k')}",
+            "ais": f"AIS, {r.get('n_runs')} runs x {r.get('n_betas')} temperatures",
+        }.get(r["method"], r["method"])
+        binar = "; test set binarized once (seed 0)" if r.get("binarized") else ""
+        rows.append(
+            (
+                "Log-likelihood (nats) ↑",
+                f"{_f(r['mean'])} [{_f(r['lower'])}, {_f(r['upper'])}]",
+                "–",
+                "–",
+                f"{how}; {r['n']} samples{binar}",
+            )
+        )
+    return rows  # fmt: skip
+
+
+def _img(name: str, png: bytes) -> str:
+    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    cap = html.escape(_CAPTIONS.get(name, name.replace("_", " ")))
+    return f"<figure><img src='{src}' alt='{html.escape(name)}'><figcaption>{cap}</figcaption></figure>"
+
+
+def render_report(results: dict[str, Any], pictures: dict[str, bytes]) -> str:
+    """The HTML page of ``results`` (the ``metrics.json`` content) with ``pictures`` (``name -> PNG bytes``)."""
+    data = results.get("data", {})
+    title = f"{results.get('model', '?')} on {data.get('name', '?')}"
+    ext = results.get("extractor") or {}
+    ext_line = ""
+    if ext:
+        acc = f", test accuracy {ext['test_accuracy']}%" if ext.get("test_accuracy") else ""
+        ext_line = f" Features: <b>{html.escape(str(ext.get('name')))}</b>{acc}."
+    body = [
+        f"<h1>genlab evaluation: {html.escape(title)}</h1>",
+        f"<p class='sub'>{results.get('n_samples')} samples against the {html.escape(str(data.get('reference')))} "
+        f"split ({data.get('n_reference')} images); seed {results.get('seed')}.{ext_line} "
+        f"genlab {html.escape(str(results.get('genlab_version')))}, {html.escape(str(results.get('date')))}.</p>",
+        "<h2>Metrics</h2>",
+        "<table id='metrics'><tr><th>metric</th><th>model</th><th>floor: train vs test</th>"
+        "<th>floor: test halves</th><th>details</th></tr>",
+    ]
+    for label, value, f1, f2, detail in metric_rows(results):
+        body.append(
+            f"<tr><td>{html.escape(label)}</td><td class='num'>{html.escape(value)}</td>"
+            f"<td class='num'>{html.escape(f1)}</td><td class='num'>{html.escape(f2)}</td>"
+            f"<td>{html.escape(detail)}</td></tr>"
+        )
+    body.append("</table>")
+    if results.get("floors"):
+        body.append(
+            "<p class='note'>The floors are what the same metric reads between two samples of the real data: the "
+            "training and the test split, and two halves of the test split. A model is judged against them, not "
+            "against 0; FID also grows as the sample size shrinks, so compare FIDs only at equal sizes.</p>"
+        )
+    training = results.get("training") or {}
+    if training:
+        body.append("<h2>Training</h2><table>")
+        for key in ("status", "steps", "epochs_done", "train_seconds", "stop_reason"):
+            if training.get(key) not in (None, ""):
+                label = html.escape(key.replace("_", " "))
+                body.append(f"<tr><th>{label}</th><td>{html.escape(_f(training[key]))}</td></tr>")
+        body.append("</table>")
+    if pictures:
+        body.append("<h2>Pictures</h2><div class='pics'>")
+        order = [k for k in _CAPTIONS if k in pictures] + [k for k in pictures if k not in _CAPTIONS]
+        body.extend(_img(k, pictures[k]) for k in order)
+        body.append("</div>")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>genlab: {html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+__all__ = ["metric_rows", "render_report"]
