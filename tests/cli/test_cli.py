@@ -184,9 +184,21 @@ def test_resume_refuses_to_change_recorded_settings(run_dir, tmp_path):
 @pytest.mark.parametrize(("model", "data_opt"), [("cvae", []), ("ssvae", ["--data-opt", "n_labels=50"])])
 def test_conditional_and_semi_supervised_vaes_train_from_the_cli(model, data_opt, tmp_path):
     r = genlab(
-        "train", model, "--epochs", "2", "--set", "hidden_dims=32", "--set", "latent_dim=4",
-        "--lr-schedule", "cosine:0.1", *data_opt, "--out", str(tmp_path / "run"), "--quiet",
-    )  # fmt: skip
+        "train",
+        model,
+        "--epochs",
+        "2",
+        "--set",
+        "hidden_dims=32",
+        "--set",
+        "latent_dim=4",
+        "--lr-schedule",
+        "cosine:0.1",
+        *data_opt,
+        "--out",
+        str(tmp_path / "run"),
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "run" / "reconstructions.png").is_file() and (tmp_path / "run" / "samples.png").is_file()
     recorded = json.loads((tmp_path / "run" / "run.json").read_text())
@@ -196,9 +208,24 @@ def test_conditional_and_semi_supervised_vaes_train_from_the_cli(model, data_opt
 def test_gan_on_a_toy_logs_mode_coverage_and_draws_a_scatter(tmp_path):
     out = tmp_path / "gan"
     r = genlab(
-        "train", "gan", "--data", "ring8", "--data-opt", "n_samples=512", "--epochs", "2", "--batch-size", "64",
-        "--set", "hidden_dims=32,32", "--set", "latent_dim=4", "--out", str(out), "--quiet",
-    )  # fmt: skip
+        "train",
+        "gan",
+        "--data",
+        "ring8",
+        "--data-opt",
+        "n_samples=512",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "64",
+        "--set",
+        "hidden_dims=32,32",
+        "--set",
+        "latent_dim=4",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
     header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
     for column in ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "modes", "high_quality"):
@@ -224,9 +251,12 @@ def test_conditional_gan_samples_requested_digits_from_the_cli(tmp_path):
 
 @pytest.mark.parametrize(
     "model, settings",
-    [("rbm", ["n_hidden=16"]), ("dbn", ["layer_dims=16,8", "pretrain_epochs=1"]),
-     ("dbm", ["layer_dims=16,8", "pretrain_epochs=1"])],
-)  # fmt: skip
+    [
+        ("rbm", ["n_hidden=16"]),
+        ("dbn", ["layer_dims=16,8", "pretrain_epochs=1"]),
+        ("dbm", ["layer_dims=16,8", "pretrain_epochs=1"]),
+    ],
+)
 def test_energy_models_train_from_the_cli_with_filters_and_gibbs_chains(model, settings, tmp_path):
     out = tmp_path / model
     sets = [a for s in settings for a in ("--set", s)]
@@ -241,3 +271,19 @@ def test_energy_models_train_from_the_cli_with_filters_and_gibbs_chains(model, s
     r = genlab("sample", str(out), "-n", "3", "--out", str(tmp_path / "x.npy"))
     assert r.returncode == 0, r.stderr
     assert np.load(tmp_path / "x.npy").shape == (3, 1, 8, 8)
+
+
+def test_evaluate_writes_metrics_and_a_report_and_refuses_to_overwrite(run_dir, tmp_path):
+    out = tmp_path / "eval"
+    r = genlab("evaluate", str(run_dir), "-n", "200", "--metrics", "fid,kid,recon", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "FID" in r.stdout and "floor train vs test" in r.stdout and "Reconstruction MSE" in r.stdout
+    results = json.loads((out / "metrics.json").read_text())
+    assert set(results["metrics"]) == {"fid", "kid", "recon"} and results["n_samples"] == 200
+    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert_user_error(genlab("evaluate", str(run_dir), "--out", str(out)), "--overwrite")
+    assert_user_error(
+        genlab("evaluate", str(run_dir), "--metrics", "fid,bleu", "--out", str(tmp_path / "x")), "unknown metric"
+    )
+    r = genlab("evaluate", str(run_dir), "-n", "100", "--metrics", "fid", "--out", str(out), "--overwrite")
+    assert r.returncode == 0 and json.loads((out / "metrics.json").read_text())["n_samples"] == 100
