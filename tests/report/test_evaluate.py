@@ -151,3 +151,33 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
     # every picture decodes: the data URIs are intact
     for name, png in ev.pictures.items():
         assert base64.b64encode(png).decode()[:40] in dom, name
+
+
+DATA_OPTIONS = {"boltzmann": {"binarize": "static"}, "ssvae": {"n_labels": 100}}
+OVERRIDES = {
+    "boltzmann": {"n_hidden": 4},
+    **{k: {"layer_dims": (32, 32)} for k in ("dbm", "dbm_classifier", "dbn", "dbn_classifier")},
+}
+
+
+@pytest.mark.parametrize("name", [e.name for e in genlab.list_models()])
+def test_every_registered_model_can_be_evaluated(name, tmp_path):
+    run = genlab.train(
+        name,
+        "digits",
+        out=tmp_path / name,
+        epochs=1,
+        batch_size=64,
+        overrides=OVERRIDES.get(name),
+        data_options=DATA_OPTIONS.get(name),
+        mode_monitor=False,
+        progress=False,
+    ).run_dir
+    ev = evaluate_run(run, n=64, floors=False, ll_samples=32, ll_k=4, ll_betas=20)
+    m = ev.results["metrics"]
+    assert {"fid", "kid", "is", "pr", "dc", "classes"} <= set(m)
+    model = genlab.load(run)
+    assert ("recon" in m) == hasattr(model, "reconstruct")
+    assert ("ll" in m) == (model.likelihood_method is not None)
+    assert "samples" in ev.pictures
+    assert "<table id='metrics'>" in render_report(ev.results, ev.pictures)

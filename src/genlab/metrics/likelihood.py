@@ -224,6 +224,7 @@ def log_likelihood(
     k: int = 1000,
     generator: torch.Generator | None = None,
     batch_size: int = 10_000,
+    labels: torch.Tensor | None = None,
     **path_options: Any,
 ) -> LogLikelihood:
     """Mean ``log p(x)`` of the samples ``x`` under ``model`` by the estimator it supports.
@@ -237,6 +238,7 @@ def log_likelihood(
         k: importance samples per data point (``"iwae"``; Burda et al. use 5000).
         generator: the random source (default seeded 0).
         batch_size: samples per ``log_prob`` call.
+        labels: the classes of ``x`` for a conditional model (then the value is ``log p(x | y)``).
         **path_options: for ``"ais"``, options of the model's annealing path (``base_bias``, ``anneal``).
     """
     if method not in METHODS:
@@ -267,19 +269,28 @@ def log_likelihood(
         log_z = 0.0
         options = {"n_runs": n_runs, "n_betas": est.n_betas}
 
-    def chunk(xb: torch.Tensor) -> torch.Tensor:
+    def chunk(xb: torch.Tensor, yb: torch.Tensor | None) -> torch.Tensor:
         if method == "iwae":
-            return model.log_prob(xb, k=k, generator=gen)
+            return model.log_prob(xb, k=k, generator=gen, **({"y": yb} if yb is not None else {}))
         if "generator" in inspect.signature(model.log_prob).parameters:  # stochastic bounds (DBN)
             return model.log_prob(xb, log_z=log_z, generator=gen) if log_z is not None else model.log_prob(xb)
         return model.log_prob(xb, log_z=log_z) if log_z is not None else model.log_prob(xb)
 
-    values = torch.cat([chunk(x[a : a + batch_size]).double().reshape(-1) for a in range(0, x.shape[0], batch_size)])
+    if labels is not None and len(labels) != len(x):
+        raise DataError(f"{len(x)} samples but {len(labels)} labels; pass one label per sample")
+    values = torch.cat(
+        [
+            chunk(x[a : a + batch_size], None if labels is None else labels[a : a + batch_size]).double().reshape(-1)
+            for a in range(0, x.shape[0], batch_size)
+        ]
+    )
     n = values.numel()
     mean = float(values.mean())
     stderr = float(values.std(unbiased=True)) / math.sqrt(n) if n > 1 else 0.0
     if method == "iwae":
         options = {"k": k}
+    if labels is not None:
+        options["conditional"] = True
     if est is not None:
         return LogLikelihood(mean - est.log_z, mean - est.upper, mean - est.lower, est, "ais", n, stderr, options)
     return LogLikelihood(mean, mean - 3 * stderr, mean + 3 * stderr, None, method, n, stderr, options)

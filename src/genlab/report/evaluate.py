@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import inspect
 import json
 import math
 import tempfile
@@ -51,6 +52,7 @@ from ..metrics import (
     reconstruction_metrics,
 )
 from ..metrics.likelihood import base_bias_from_data
+from ..models.autoencoders.latent import project_2d
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "dc", "classes", "modes", "recon", "ll")
 RUN_FILE = "run.json"
@@ -186,6 +188,14 @@ def evaluate_run(
     if n < 2:
         raise ConfigError(f"-n must be at least 2, got {n}")
     fake = _sample(model, n, seed)
+    if not torch.isfinite(fake).all():
+        raise DataError(f"the {model.registry_name} drew NaN or Inf samples; it cannot be evaluated")
+    clipped = 0.0
+    if ext is not None and getattr(ext, "name", "") != "identity":
+        # a decoder with a linear output (MSE autoencoders, Gaussian RBMs) strays a little outside the data's
+        # range: the samples are clipped to it for the feature network, and the clipped share is reported
+        clipped = float(((fake < vr[0]) | (fake > vr[1])).double().mean())
+        fake = fake.clamp(vr[0], vr[1])
     out: dict[str, Any] = {}
     feature_metrics = {"fid", "kid", "is", "pr", "dc", "classes"} & set(chosen)
     if feature_metrics:
@@ -209,10 +219,7 @@ def evaluate_run(
         out["modes"] = mode_coverage(fake, train.centers, float(train.extras["std"])).as_dict()
     if "recon" in chosen:
         x = ref.x[:n]
-        with torch.no_grad():
-            rec = torch.cat(
-                [model.reconstruct(x[a : a + 1000]).reshape(x[a : a + 1000].shape) for a in range(0, len(x), 1000)]
-            )
+        rec = _reconstruct(model, x, ref.y[:n] if ref.y is not None else None)
         out["recon"] = {**reconstruction_metrics(x, rec, vr), "n": len(x)}
     binarized = False
     if "ll" in chosen:
@@ -226,15 +233,29 @@ def evaluate_run(
             path_options["base_bias"] = (
                 model.base_biases(base) if hasattr(model, "base_biases") else _energy_base(model, base)
             )
-        ll = log_likelihood(
-            model, x, k=ll_k, betas=ll_betas, generator=torch.Generator().manual_seed(seed), **path_options
-        )
-        out["ll"] = {**ll.as_dict(), "binarized": binarized}
+        cond = getattr(model.config, "n_classes", 0) and "y" in inspect.signature(model.log_prob).parameters
+        labels = ref.y[: len(x)] if cond and ref.y is not None else None
+        try:
+            ll = log_likelihood(
+                model,
+                x,
+                k=ll_k,
+                betas=ll_betas,
+                labels=labels,
+                generator=torch.Generator().manual_seed(seed),
+                **path_options,
+            )
+            out["ll"] = {**ll.as_dict(), "binarized": binarized}
+        except ConfigError as exc:
+            if metrics:  # asked for by name: the user learns why it cannot be computed
+                raise
+            out["ll"] = {"unavailable": str(exc)}
     results: dict[str, Any] = {
         "run": str(path),
         "model": model.registry_name,
         "data": {"name": name, "options": options, "reference": ref_split, "n_reference": len(ref)},
         "n_samples": n,
+        "clipped_fraction": clipped,
         "seed": seed,
         "extractor": _extractor_info(ext) if feature_metrics else None,
         "metrics": out,
@@ -296,20 +317,23 @@ def _read_history(path: Path) -> list[dict[str, float]]:
     return rows
 
 
-def _codes(model, x: torch.Tensor) -> torch.Tensor | None:
+@torch.no_grad()
+def _reconstruct(model, x: torch.Tensor, y: torch.Tensor | None, chunk: int = 1000) -> torch.Tensor:
+    """Reconstructions of ``x`` (conditional models get the labels), shaped like ``x``."""
+    takes_labels = "y" in inspect.signature(model.reconstruct).parameters and getattr(model.config, "n_classes", 0)
+    parts = []
+    for a in range(0, len(x), chunk):
+        kw = {"y": y[a : a + chunk]} if takes_labels and y is not None else {}
+        xb = x[a : a + chunk]
+        parts.append(model.reconstruct(xb, **kw).reshape(xb.shape))
+    return torch.cat(parts)
+
+
+def _codes(model, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor | None:
     """2-D codes of ``x`` for autoencoders (PCA of the encodings when the code is wider than 2)."""
     if not (hasattr(model, "encode") and hasattr(model, "decode")):
         return None
-    with torch.no_grad():
-        z = model.encode(x)
-    z = z.reshape(len(z), -1).double()
-    if z.shape[1] > 2:
-        zc = z - z.mean(0)
-        _, _, v = torch.linalg.svd(zc, full_matrices=False)
-        z = zc @ v[:2].t()
-    elif z.shape[1] == 1:
-        z = torch.cat([z, torch.zeros_like(z)], 1)
-    return z.float()
+    return torch.from_numpy(project_2d(model, x, method="pca", y=y)).float()
 
 
 def _pictures(model, run: Path, train: Dataset, ref: Dataset, fake: torch.Tensor, vr, seed: int) -> dict[str, bytes]:
@@ -327,8 +351,7 @@ def _pictures(model, run: Path, train: Dataset, ref: Dataset, fake: torch.Tensor
             out["samples"] = p
         x = ref.x[:16]
         if hasattr(model, "reconstruct") and x.ndim == 4:
-            with torch.no_grad():
-                rec = model.reconstruct(x).reshape(x.shape)
+            rec = _reconstruct(model, x, ref.y[:16] if ref.y is not None else None)
             out["reconstructions"] = plotting.save_image_grid(
                 torch.cat([x, rec]), d / "reconstructions.png", nrow=16, value_range=vr
             )
@@ -337,9 +360,10 @@ def _pictures(model, run: Path, train: Dataset, ref: Dataset, fake: torch.Tensor
             out["loss_curve"] = plotting.save_loss_curve(
                 rows, d / "loss_curve.png", keys=getattr(model, "plot_keys", None), title=title
             )
-        codes = _codes(model, ref.x[:2000])
+        labels = ref.y[:2000] if ref.y is not None else None
+        codes = _codes(model, ref.x[:2000], labels)
         if codes is not None:
-            out["codes"] = plotting.save_codes(codes, ref.y[:2000] if ref.y is not None else None, d / "codes.png")
+            out["codes"] = plotting.save_codes(codes, labels, d / "codes.png")
         if hasattr(model, "pictures"):
             with torch.no_grad():
                 extra = model.pictures(generator=torch.Generator().manual_seed(seed))

@@ -146,7 +146,9 @@ def metric_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]
                 f"PSNR {_f(r['psnr'], 3)} dB{bce}; {r['n']} reference samples",
             )
         )
-    if "ll" in m:
+    if "ll" in m and "unavailable" in m["ll"]:
+        rows.append(("Log-likelihood (nats) ↑", "not available", "–", "–", m["ll"]["unavailable"]))
+    elif "ll" in m:
         r = m["ll"]
         how = {
             "exact": "exact",
@@ -154,6 +156,7 @@ def metric_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]
             "ais": f"AIS, {r.get('n_runs')} runs x {r.get('n_betas')} temperatures",
         }.get(r["method"], r["method"])
         binar = "; test set binarized once (seed 0)" if r.get("binarized") else ""
+        binar += "; log p(x | y), given the classes" if r.get("conditional") else ""
         rows.append(
             (
                 "Log-likelihood (nats) ↑",
@@ -185,7 +188,14 @@ def render_report(results: dict[str, Any], pictures: dict[str, bytes]) -> str:
         f"<h1>genlab evaluation: {html.escape(title)}</h1>",
         f"<p class='sub'>{results.get('n_samples')} samples against the {html.escape(str(data.get('reference')))} "
         f"split ({data.get('n_reference')} images); seed {results.get('seed')}.{ext_line} "
-        f"genlab {html.escape(str(results.get('genlab_version')))}, {html.escape(str(results.get('date')))}.</p>",
+        f"genlab {html.escape(str(results.get('genlab_version')))}, {html.escape(str(results.get('date')))}."
+        + (
+            f" {100 * results['clipped_fraction']:.2f}% of the sample values lay outside the data's range and were "
+            "clipped to it for the feature network."
+            if results.get("clipped_fraction")
+            else ""
+        )
+        + "</p>",
         "<h2>Metrics</h2>",
         "<table id='metrics'><tr><th>metric</th><th>model</th><th>floor: train vs test</th>"
         "<th>floor: test halves</th><th>details</th></tr>",
