@@ -1,6 +1,7 @@
 """Model families. Importing this package registers every model with :mod:`genlab.registry`."""
 
 from .autoencoders import AE, VAE, AEConfig, StackedAE, StackedAEConfig, VAEConfig
+from .autoregressive import MADE, MADEConfig
 from .base import Batch, GenerativeModel
 from .energy import RBM, RBMConfig
 from .gans import GAN, GANConfig
@@ -8,12 +9,14 @@ from .gans import GAN, GANConfig
 __all__ = [
     "AE",
     "GAN",
+    "MADE",
     "RBM",
     "VAE",
     "AEConfig",
     "Batch",
     "GANConfig",
     "GenerativeModel",
+    "MADEConfig",
     "RBMConfig",
     "StackedAE",
     "StackedAEConfig",
