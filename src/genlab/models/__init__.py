@@ -1,7 +1,7 @@
 """Model families. Importing this package registers every model with :mod:`genlab.registry`."""
 
 from .autoencoders import AE, VAE, AEConfig, StackedAE, StackedAEConfig, VAEConfig
-from .autoregressive import MADE, MADEConfig
+from .autoregressive import MADE, MADEConfig, TransformerAR, TransformerARConfig
 from .base import Batch, GenerativeModel
 from .energy import RBM, RBMConfig
 from .gans import GAN, GANConfig
@@ -20,5 +20,7 @@ __all__ = [
     "RBMConfig",
     "StackedAE",
     "StackedAEConfig",
+    "TransformerAR",
+    "TransformerARConfig",
     "VAEConfig",
 ]
