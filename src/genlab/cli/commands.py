@@ -117,9 +117,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         raise RunExistsError(f"{out} already exists; choose another --out or pass --overwrite")
     suffix = out.suffix.lower()
-    if suffix not in (".png", ".npy", ".csv"):
-        raise ConfigError(f"--out must end in .png, .npy or .csv, got {out.name!r}")
+    if suffix not in (".png", ".npy", ".csv", ".txt"):
+        raise ConfigError(f"--out must end in .png, .npy, .csv or .txt (text models), got {out.name!r}")
     model = load(args.run)
+    if suffix == ".txt" and not getattr(model.config, "vocab", ""):
+        raise ConfigError(f"{args.run} is not a text model; write its samples to .png, .npy or .csv")
     kwargs = {}
     if args.labels is not None:
         if not getattr(model.config, "n_classes", 0):
@@ -135,6 +137,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         lo_hi = model.data_info.value_range if model.data_info else (0.0, 1.0)
         if plotting.save_samples(x, out, value_range=lo_hi) is None:
             raise ConfigError(f"samples of shape {tuple(x.shape[1:])} have no picture; use --out FILE.npy or .csv")
+    elif suffix == ".txt":
+        fileutil.write_text(out, "\n".join(model.decode_text(x)) + "\n")
     elif suffix == ".npy":
         with fileutil.atomic_path(out, suffix=".npy") as tmp, open(tmp, "wb") as fh:
             np.save(fh, x.numpy())

@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="draw samples from a trained model")
     s.add_argument("run", help="run directory or model directory")
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    s.add_argument("--out", required=True, help="output file: .png (a picture), .npy or .csv (the values)")
+    s.add_argument(
+        "--out", required=True, help="output file: .png (a picture), .npy or .csv (the values), .txt (text models)"
+    )
     s.add_argument("--seed", type=int, default=0)
     s.add_argument(
         "--labels", default=None, help="conditional models: a class (e.g. 3) or comma-separated classes, repeated to -n"

@@ -26,6 +26,7 @@ from .dataset import Dataset, DatasetInfo
 from .idx import FASHION_MNIST, MNIST, load_idx
 from .images import IMAGE_EXTENSIONS, load_image_folder
 from .tabular import load_csv, load_npy
+from .text import load_text
 from .toy import load_toy
 
 SPLITS = ("train", "test")
@@ -95,7 +96,7 @@ SOURCES: dict[str, Source] = {
 }
 
 # Path sources: file suffix -> loader(path, **options); a directory is an image folder.
-PATH_LOADERS: dict[str, Callable[..., Dataset]] = {".csv": load_csv, ".npy": load_npy}
+PATH_LOADERS: dict[str, Callable[..., Dataset]] = {".csv": load_csv, ".npy": load_npy, ".txt": load_text}
 
 
 def list_datasets() -> list[str]:

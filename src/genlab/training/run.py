@@ -145,8 +145,12 @@ def _build_config(entry, config: BaseConfig | dict | str | Path | None, override
             raw = raw["config"]
         config = raw
     base: dict[str, Any] = dict(entry.preset)
-    if "data_shape" in {f[0] for f in cfg_cls.describe()}:
+    fields = {f[0] for f in cfg_cls.describe()}
+    if "data_shape" in fields:
         base["data_shape"] = tuple(data.info.sample_shape)
+    vocab = data.extras.get("vocab")
+    if isinstance(vocab, str) and {"vocab", "vocab_size"} <= fields:  # text: the tokens are the data's characters
+        base["vocab"], base["vocab_size"] = vocab, len(vocab)
     if isinstance(config, BaseConfig):
         base.update(config.to_dict())
     elif isinstance(config, dict):
@@ -360,6 +364,9 @@ def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, s
     p = plotting.save_samples(samples, run_dir / "samples.png", value_range=lo_hi)
     if p is not None:
         files["samples"] = p
+    if getattr(model.config, "vocab", ""):  # text models: the samples as text
+        files["samples_text"] = run_dir / "samples.txt"
+        fileutil.write_text(files["samples_text"], "\n\n".join(model.decode_text(samples[:16])) + "\n")
     x = show.x[:32]
     if hasattr(model, "reconstruct") and x.ndim == 4:
         with torch.no_grad():

@@ -205,12 +205,14 @@ class TransformerAR(GenerativeModel):
         """``attention``: for images, what each head of each layer attends to when predicting a pixel in the
         middle of a sample (one map per head, a row per layer); for text, each head's attention matrix."""
         x = self.sample(1, generator)
-        maps = torch.cat(self.attention_maps(x))[:, :, :, 1:]  # (layers, heads, L, L): drop the start column
+        maps = torch.cat(self.attention_maps(x))  # (layers, heads, L, L); key column j holds token j - 1
         shape = self.config.data_shape
         if len(shape) == 3 and shape[0] == 1:
             h, w = shape[1:]
             q = (h // 2) * w + w // 2
-            pics = maps[:, :, q, :].reshape(-1, 1, h, w)
+            per_token = torch.zeros(*maps.shape[:2], self.length)
+            per_token[..., :-1] = maps[:, :, q, 1:]  # the start token's share is left out of the picture
+            pics = per_token.reshape(-1, 1, h, w)
         else:
             pics = maps.reshape(-1, 1, self.length, self.length)
         pics = pics / pics.amax((2, 3), keepdim=True).clamp_min(1e-12)
