@@ -287,3 +287,34 @@ def test_evaluate_writes_metrics_and_a_report_and_refuses_to_overwrite(run_dir, 
     )
     r = genlab("evaluate", str(run_dir), "-n", "100", "--metrics", "fid", "--out", str(out), "--overwrite")
     assert r.returncode == 0 and json.loads((out / "metrics.json").read_text())["n_samples"] == 100
+
+
+def test_transformer_learns_text_and_samples_it(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("to be or not to be, that is the question. " * 60, encoding="utf-8")
+    out = tmp_path / "run"
+    r = genlab(
+        "train",
+        "transformer_ar",
+        "--data",
+        str(corpus),
+        "--data-opt",
+        "seq_len=24",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "32",
+        "--set",
+        "d_model=32",
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "model" / "config.json").read_text())["config"]["vocab"] == " ,.abehinoqrstu"
+    assert (out / "samples.txt").is_file() and (out / "attention.png").is_file()
+    r = genlab("sample", str(out), "-n", "3", "--out", str(tmp_path / "s.txt"))
+    assert r.returncode == 0, r.stderr
+    lines = (tmp_path / "s.txt").read_text().splitlines()
+    assert len(lines) == 3 and all(len(line) == 24 and set(line) <= set(" ,.abehinoqrstu") for line in lines)
+    assert_user_error(genlab("sample", str(out), "--out", str(tmp_path / "s.txt")), "already exists")
