@@ -4,6 +4,7 @@ from .autoencoders import AE, VAE, AEConfig, StackedAE, StackedAEConfig, VAEConf
 from .autoregressive import MADE, MADEConfig, TransformerAR, TransformerARConfig
 from .base import Batch, GenerativeModel
 from .energy import RBM, RBMConfig
+from .flows import RealNVP, RealNVPConfig
 from .gans import GAN, GANConfig
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "GenerativeModel",
     "MADEConfig",
     "RBMConfig",
+    "RealNVP",
+    "RealNVPConfig",
     "StackedAE",
     "StackedAEConfig",
     "TransformerAR",
