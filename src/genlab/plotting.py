@@ -148,6 +148,28 @@ def save_codes(codes: torch.Tensor, labels: torch.Tensor | None, path: str | Pat
     return _finish(plt, fig, ax, path, title or "codes of the reference set")
 
 
+def save_reliability(
+    confidence: Sequence[float], accuracy: Sequence[float], counts: Sequence[int], path: str | Path, title: str = ""
+) -> Path:
+    """A reliability diagram: per confidence bin, the accuracy (bars) against the diagonal of calibration."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    n = len(counts)
+    centers = (np.arange(n) + 0.5) / n
+    used = np.asarray(counts) > 0
+    ax.bar(centers[used], np.asarray(accuracy)[used], width=1.0 / n, edgecolor="black", alpha=0.7, label="accuracy")
+    ax.plot([0, 1], [0, 1], "k--", label="calibrated")
+    ax.plot(
+        np.asarray(confidence)[used], np.asarray(accuracy)[used], "o", color="tab:red", ms=3, label="mean confidence"
+    )
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left")
+    return _finish(plt, fig, ax, path, title or "reliability")
+
+
 def save_scatter_grid(
     panels: Sequence[Sequence[torch.Tensor]],
     path: str | Path,

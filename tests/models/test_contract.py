@@ -50,12 +50,24 @@ def test_save_load_roundtrip_is_exact(model, tmp_path):
         assert torch.equal(a[k], b[k]), k
 
 
+def _sample(model, n, **kw):
+    """Generative models draw data; predictive ones (Bayesian networks) draw predictions for inputs."""
+    if model.generative:
+        return model.sample(n, **kw)
+    return model.sample(n, x=model.example_batch(3, generator=torch.Generator().manual_seed(9)).x, **kw)
+
+
 def test_sample_shape_dtype_range_and_seed(model):
     model.eval()
-    s1 = model.sample(5, generator=torch.Generator().manual_seed(3))
-    s2 = model.sample(5, generator=torch.Generator().manual_seed(3))
-    s3 = model.sample(5, generator=torch.Generator().manual_seed(4))
-    assert s1.shape == (5, *model.data_shape)
+    s1 = _sample(model, 5, generator=torch.Generator().manual_seed(3))
+    s2 = _sample(model, 5, generator=torch.Generator().manual_seed(3))
+    s3 = _sample(model, 5, generator=torch.Generator().manual_seed(4))
+    expected = (
+        (5, *model.data_shape)
+        if model.generative
+        else (5, 3, *(() if model.classification else (model.config.n_outputs,)))
+    )
+    assert s1.shape == expected
     assert s1.dtype == torch.float32
     assert torch.isfinite(s1).all()
     if model.output_range is not None:
@@ -67,5 +79,5 @@ def test_sample_shape_dtype_range_and_seed(model):
 
 def test_sampling_leaves_global_rng_alone(model):
     state = torch.get_rng_state()
-    model.sample(3)
+    _sample(model, 3)
     assert torch.equal(state, torch.get_rng_state())

@@ -153,7 +153,11 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
         assert base64.b64encode(png).decode()[:40] in dom, name
 
 
-DATA_OPTIONS = {"boltzmann": {"binarize": "static"}, "ssvae": {"n_labels": 100}}
+DATA_OPTIONS = {
+    "boltzmann": {"binarize": "static"},
+    "ssvae": {"n_labels": 100},
+    "transformer_ar": {"binarize": "static"},
+}
 OVERRIDES = {
     "boltzmann": {"n_hidden": 4},
     **{k: {"layer_dims": (32, 32)} for k in ("dbm", "dbm_classifier", "dbn", "dbn_classifier")},
@@ -175,8 +179,11 @@ def test_every_registered_model_can_be_evaluated(name, tmp_path):
     ).run_dir
     ev = evaluate_run(run, n=64, floors=False, ll_samples=32, ll_k=4, ll_betas=20)
     m = ev.results["metrics"]
-    assert {"fid", "kid", "is", "pr", "dc", "classes"} <= set(m)
     model = genlab.load(run)
+    if not model.generative:  # a Bayesian network: accuracy and calibration of its predictions
+        assert set(m) == {"predictive"} and 0 <= m["predictive"]["ece"] <= 1 and "reliability" in ev.pictures
+        return
+    assert {"fid", "kid", "is", "pr", "dc", "classes"} <= set(m)
     assert ("recon" in m) == hasattr(model, "reconstruct")
     assert ("ll" in m) == (model.likelihood_method is not None)
     assert "samples" in ev.pictures

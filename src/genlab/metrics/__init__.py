@@ -6,6 +6,7 @@ Sample quality (``real=`` and ``fake=`` keywords, samples or precomputed :class:
 likelihood: :func:`log_likelihood` (exact, IWAE or AIS); floors: :func:`metric_floors`.
 """
 
+from .calibration import Calibration, auroc, expected_calibration_error
 from .features import (
     DomainFeatures,
     FeatureNet,
@@ -34,6 +35,7 @@ from .reconstruction import reconstruction_metrics
 
 __all__ = [
     "AISResult",
+    "Calibration",
     "DomainFeatures",
     "FIDResult",
     "FeatureNet",
@@ -44,12 +46,14 @@ __all__ = [
     "LogLikelihood",
     "ModeCoverage",
     "ais",
+    "auroc",
     "base_bias_from_data",
     "class_distribution",
     "class_histogram",
     "dataset_features",
     "default_betas",
     "density_coverage",
+    "expected_calibration_error",
     "extract_features",
     "feature_extractor",
     "fid",

@@ -79,6 +79,9 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
     #: how :func:`genlab.metrics.log_likelihood` evaluates the model: ``"exact"``, ``"iwae"`` (an importance-
     #: sampled lower bound), ``"ais"`` (log Z by annealed importance sampling) or ``None`` (no likelihood)
     likelihood_method: ClassVar[str | None] = None
+    #: False for models that predict rather than generate (Bayesian networks): their ``sample`` draws
+    #: predictions for given inputs, ``sample(n, x=...)``
+    generative: ClassVar[bool] = True
 
     def __init__(self, config: BaseConfig) -> None:
         super().__init__()

@@ -40,6 +40,7 @@ from ..metrics import (
     class_distribution,
     dataset_features,
     density_coverage,
+    expected_calibration_error,
     extract_features,
     feature_extractor,
     fid,
@@ -54,7 +55,7 @@ from ..metrics import (
 from ..metrics.likelihood import base_bias_from_data
 from ..models.autoencoders.latent import project_2d
 
-ALL_METRICS = ("fid", "kid", "is", "pr", "dc", "classes", "modes", "recon", "ll")
+ALL_METRICS = ("fid", "kid", "is", "pr", "dc", "classes", "modes", "recon", "ll", "predictive")
 RUN_FILE = "run.json"
 
 
@@ -87,6 +88,8 @@ def _reference(name: str, options: dict[str, Any]) -> tuple[Dataset, Dataset, st
 
 
 def _default_metrics(model, train: Dataset, extractor) -> list[str]:
+    if not model.generative:  # predictive models: accuracy, calibration, likelihood of the targets
+        return ["predictive"]
     names: list[str] = []
     if extractor is not None:
         names += ["fid", "kid", "pr", "dc"]
@@ -188,6 +191,8 @@ def evaluate_run(
     n = int(n or min(len(ref), 10_000))
     if n < 2:
         raise ConfigError(f"-n must be at least 2, got {n}")
+    if not model.generative:
+        return _evaluate_predictive(model, path, info, name, options, ref, ref_split, n, seed, t0, pictures)
     fake = _sample(model, n, seed)
     if not torch.isfinite(fake).all():
         raise DataError(f"the {model.registry_name} drew NaN or Inf samples; it cannot be evaluated")
@@ -276,6 +281,55 @@ def evaluate_run(
             results["floors"] = None  # a data set without a test split has no train-vs-test floor
     pics = _pictures(model, path, train, ref, fake, vr, seed) if pictures else {}
     results["seconds"] = round(time.perf_counter() - t0, 2)
+    return Evaluation(_finite(results), pics)
+
+
+def _evaluate_predictive(model, path, info, name, options, ref, ref_split, n, seed, t0, pictures) -> Evaluation:
+    """Accuracy, NLL, ECE and entropy (classification) or RMSE and NLL (regression) on the reference set."""
+    if ref.y is None:
+        raise DataError(f"{name!r} has no targets to evaluate a {model.registry_name} on")
+    x, y = ref.x[:n], ref.y[:n]
+    pred = model.predictive(x, generator=torch.Generator().manual_seed(seed))
+    pics: dict[str, bytes] = {}
+    if model.classification:
+        cal = expected_calibration_error(pred.mean, y)
+        nll = float(-pred.mean.clamp_min(1e-30).log().gather(1, y.long()[:, None]).mean())
+        metric = {
+            "accuracy": cal.accuracy,
+            "nll": nll,
+            "ece": cal.ece,
+            "entropy": float(pred.entropy.mean()),
+            "mutual_information": float(pred.epistemic.mean()),
+            "n": len(x),
+        }
+        if pictures:
+            with tempfile.TemporaryDirectory() as tmp:
+                f = plotting.save_reliability(cal.confidence, cal.bin_accuracy, cal.counts, Path(tmp) / "r.png")
+                pics["reliability"] = f.read_bytes()
+    else:
+        t = y.reshape(pred.mean.shape).double()
+        nll = 0.5 * (torch.log(2 * math.pi * pred.variance) + (t - pred.mean).square() / pred.variance)
+        metric = {"rmse": float((t - pred.mean).square().mean().sqrt()), "nll": float(nll.sum(-1).mean()), "n": len(x)}
+    results = {
+        "run": str(path),
+        "model": model.registry_name,
+        "data": {"name": name, "options": options, "reference": ref_split, "n_reference": len(ref)},
+        "n_samples": n,
+        "seed": seed,
+        "extractor": None,
+        "metrics": {"predictive": {**metric, "method": model.config.method, "n_draws": model.config.n_samples}},
+        "floors": None,
+        "training": _training_summary(info),
+        "genlab_version": __version__,
+        "date": _dt.datetime.now().isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    if pictures:
+        rows = _read_history(path)
+        if rows and any("epoch" in r for r in rows):
+            with tempfile.TemporaryDirectory() as tmp:
+                f = plotting.save_loss_curve(rows, Path(tmp) / "l.png", title=f"{model.registry_name} on {name}")
+                pics["loss_curve"] = f.read_bytes()
     return Evaluation(_finite(results), pics)
 
 

@@ -32,6 +32,8 @@ _CAPTIONS = {
     "codes": "Codes of the reference set (first two principal components), by class",
     "gibbs_chain": "Gibbs chains, left to right (E[v|h] every few steps)",
     "filters": "Filters: first-layer weights of 100 hidden units",
+    "attention": "Attention of each head (columns) of each layer (rows) when predicting a middle pixel",
+    "reliability": "Reliability diagram: accuracy against confidence per bin (the diagonal is calibrated)",
 }
 
 
@@ -166,6 +168,16 @@ def metric_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]
                 f"{how}; {r['n']} samples{binar}",
             )
         )
+    if "predictive" in m:
+        r = m["predictive"]
+        how = f"{r.get('method')}, {r.get('n_draws')} draws; {r.get('n')} reference samples"
+        if "accuracy" in r:
+            rows.append(("Accuracy ↑", _f(r["accuracy"], 4), "–", "–", how))
+            rows.append(("Expected calibration error ↓", _f(r["ece"], 3), "–", "–", "15 confidence bins"))
+            rows.append(("NLL of the labels (nats) ↓", _f(r["nll"]), "–", "–", f"mean entropy {_f(r['entropy'], 3)}"))
+        else:
+            rows.append(("RMSE ↓", _f(r["rmse"]), "–", "–", how))
+            rows.append(("NLL of the targets (nats) ↓", _f(r["nll"]), "–", "–", "Gaussian predictive"))
     return rows  # fmt: skip
 
 

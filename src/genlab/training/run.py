@@ -265,7 +265,7 @@ def train(
         cbs.append(ProgressBar())
     if run_dir is not None:
         cbs.append(Checkpoint(every_steps=st.checkpoint_every_steps, every_epochs=st.checkpoint_every_epochs))
-        if st.sample_every:
+        if st.sample_every and net.generative:  # predictive models have no samples to picture
             cbs.append(SampleGrid(every_epochs=st.sample_every))
     if st.early_stopping:
         cbs.append(_parse_early_stopping(st.early_stopping))
@@ -359,12 +359,14 @@ def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, s
     """Save the final model and the pictures of a run: samples, reconstructions, loss curve."""
     files: dict[str, Path] = {"model": io.save_model(model, run_dir / io.MODEL_SUBDIR, overwrite=True)}
     lo_hi = model.data_info.value_range if model.data_info else (0.0, 1.0)
-    with torch.no_grad():
-        samples = model.sample(64, generator=torch.Generator().manual_seed(trainer.seed))
-    p = plotting.save_samples(samples, run_dir / "samples.png", value_range=lo_hi)
-    if p is not None:
-        files["samples"] = p
-    if getattr(model.config, "vocab", ""):  # text models: the samples as text
+    samples = None
+    if model.generative:  # predictive models (Bayesian networks) draw predictions, not data
+        with torch.no_grad():
+            samples = model.sample(64, generator=torch.Generator().manual_seed(trainer.seed))
+        p = plotting.save_samples(samples, run_dir / "samples.png", value_range=lo_hi)
+        if p is not None:
+            files["samples"] = p
+    if samples is not None and getattr(model.config, "vocab", ""):  # text models: the samples as text
         files["samples_text"] = run_dir / "samples.txt"
         fileutil.write_text(files["samples_text"], "\n\n".join(model.decode_text(samples[:16])) + "\n")
     x = show.x[:32]
