@@ -23,7 +23,7 @@ References:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -99,6 +99,8 @@ def _ball_counts(query: torch.Tensor, centers: torch.Tensor, radii: torch.Tensor
 
 @dataclass(frozen=True)
 class PrecisionRecall:
+    """Improved precision and recall (fractions in [0, 1]) with the k and the sample sizes used."""
+
     precision: float
     recall: float
     k: int
@@ -107,14 +109,7 @@ class PrecisionRecall:
     extractor: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "precision": self.precision,
-            "recall": self.recall,
-            "k": self.k,
-            "n_real": self.n_real,
-            "n_fake": self.n_fake,
-            "extractor": self.extractor,
-        }
+        return asdict(self)
 
 
 def precision_recall(
@@ -129,6 +124,8 @@ def precision_recall(
 
 @dataclass(frozen=True)
 class DensityCoverage:
+    """Density (about 1 when the distributions match) and coverage (a fraction) with k and the sizes."""
+
     density: float
     coverage: float
     k: int
@@ -137,14 +134,7 @@ class DensityCoverage:
     extractor: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "density": self.density,
-            "coverage": self.coverage,
-            "k": self.k,
-            "n_real": self.n_real,
-            "n_fake": self.n_fake,
-            "extractor": self.extractor,
-        }
+        return asdict(self)
 
 
 def density_coverage(
