@@ -2,9 +2,10 @@
 
 Each model trains with ``genlab.train`` (batch 64, MNIST in [0, 1], mapped to [-1, 1] inside the model)
 for at most ``--minutes`` of training, then draws 10,000 samples (a conditional GAN: 1,000 per digit).
-Until the evaluation suite's FID lands, quality is judged by a seeded CNN classifier (``_mnist_classifier``,
-about 99% test accuracy):
+Quality is measured with the evaluation suite and genlab's shipped ``mnist-cnn`` feature network, against
+the 10,000 test images, next to the floors of the data itself (``genlab.metrics.metric_floors``):
 
+- FID and KID, precision / recall, density / coverage;
 - the class histogram of the samples and its KL to uniform (mode coverage over the 10 digits);
 - the classifier's mean confidence (max softmax) on samples, next to its confidence on real test digits;
 - conditional GAN: the fraction of samples classified as the requested digit (target >= 97%).
@@ -30,12 +31,21 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import genlab
 from _common import machine, write_result
-from _mnist_classifier import mnist_classifier, predict
 from genlab.data import load
-from genlab.metrics import class_histogram, histogram_kl
+from genlab.metrics import (
+    class_histogram,
+    dataset_features,
+    density_coverage,
+    extract_features,
+    fid,
+    histogram_kl,
+    kid,
+    metric_floors,
+    precision_recall,
+)
 
 
-def evaluate(model, net, n: int, seed: int) -> dict:
+def evaluate(model, real, n: int, seed: int) -> dict:
     g = torch.Generator().manual_seed(seed)
     conditional = bool(model.config.n_classes)
     labels = torch.arange(n) % 10 if conditional else None
@@ -43,11 +53,20 @@ def evaluate(model, net, n: int, seed: int) -> dict:
     for i in range(0, n, 1000):
         kw = {"labels": labels[i : i + 1000]} if conditional else {}
         xs.append(model.sample(min(1000, n - i), generator=g, **kw))
-    x = torch.cat(xs)
-    probs = predict(net, x)
+    fake = extract_features(torch.cat(xs).clamp(0, 1))
+    probs = torch.softmax(fake.logits, 1)
     hist = class_histogram(probs, 10)
+    pr, dc = precision_recall(real=real, fake=fake), density_coverage(real=real, fake=fake)
+    k = kid(real=real, fake=fake)
     out = {
         "n_samples": n,
+        "fid": round(fid(real=real, fake=fake).value, 3),
+        "kid": round(k.mean, 5),
+        "kid_std": round(k.std, 5),
+        "precision": round(pr.precision, 4),
+        "recall": round(pr.recall, 4),
+        "density": round(dc.density, 4),
+        "coverage": round(dc.coverage, 4),
         "class_histogram": [round(v, 4) for v in hist.tolist()],
         "class_kl_to_uniform": round(histogram_kl(hist, torch.full((10,), 0.1)), 4),
         "classes_covered": int((hist >= 0.025).sum()),
@@ -71,10 +90,16 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    net, acc = mnist_classifier()
     test = load("mnist", split="test")
-    real_conf = predict(net, test.x).max(1).values.mean().item()
-    print(f"classifier: test accuracy {acc:.4f}, mean confidence on real test digits {real_conf:.4f}", flush=True)
+    real = dataset_features(test.x, label="mnist-test")
+    acc = float((real.logits.argmax(1) == test.y).double().mean())
+    real_conf = torch.softmax(real.logits, 1).max(1).values.mean().item()
+    floors = metric_floors("mnist")
+    print(
+        f"mnist-cnn: test accuracy {acc:.4f}, mean confidence on real test digits {real_conf:.4f}; floors "
+        f"FID train/test {floors['train_vs_test']['fid']:.3f}",
+        flush=True,
+    )
     for name in args.models:
         run_dir = Path(args.run_root) / f"{name}-seed{args.seed}"
         result = genlab.train(
@@ -91,7 +116,7 @@ def main() -> None:
             checkpoint_every_epochs=5,
         )
         model = result.model
-        ev = evaluate(model, net, args.n, args.seed)
+        ev = evaluate(model, real, args.n, args.seed)
         tr = result.trainer
         rows = tr.history.rows
         print(f"{name}: {tr.epoch} epochs, {tr.step} steps in {tr.elapsed:.0f} s; {ev}", flush=True)
@@ -107,6 +132,8 @@ def main() -> None:
             anchor="the same classifier on real MNIST test digits" + (" (its accuracy)" if conditional else ""),
             anchor_value=round(acc if conditional else real_conf, 4),
             classifier_test_accuracy=round(acc, 4),
+            feature_network="mnist-cnn",
+            floors={k: floors[k] for k in ("train_vs_test", "test_halves")},
             train_seconds=round(tr.elapsed, 1),
             epochs=tr.epoch,
             steps=tr.step,

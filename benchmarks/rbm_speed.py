@@ -6,8 +6,11 @@
 - the achieved GFLOP/s of genlab's step (the five matrix products of CD-1 / PCD-1 as dense equivalents)
   against a loop of the same five products alone: the physical limit on this machine.
 
-Epochs alternate between the libraries, ``--rounds`` times; the median is reported. genlab trains through
-its one Trainer (shuffling, batching, metrics included). The anchors need their own environment (see
+Epochs alternate between the libraries, ``--rounds`` times; the median is reported. Every epoch runs in a
+fresh process: scikit-learn computes with NumPy's BLAS threads and torch with its OpenMP threads, and in one
+process the threads of one library keep spinning while the other works, which slowed scikit-learn down
+about three times in an earlier version of this script. genlab trains through its one Trainer (shuffling,
+batching, metrics included). The anchors need their own environment (see
 ``benchmarks/requirements-rbm.txt``)::
 
     GENLAB_DATA=../shared/data/mnist benchmarks/.venv-rbm/bin/python benchmarks/rbm_speed.py [--rounds 3]
@@ -18,7 +21,10 @@ A missing anchor is reported as missing (null), never guessed.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -101,29 +107,50 @@ def available(module: str) -> bool:
     return True
 
 
+CHILDREN = {
+    "genlab_pcd20": lambda x, r: genlab_epoch(x, 20, 0.01, "pcd", r),
+    "sklearn": lambda x, r: sklearn_epoch(x.double().numpy(), r),
+    "genlab_cd128": lambda x, r: genlab_epoch(x, 128, 0.1, "cd", r),
+    "learnergy": lambda x, r: learnergy_epoch(x, r),
+    "limit20": lambda x, r: matmul_limit(20, -(-len(x) // 20)),
+    "limit128": lambda x, r: matmul_limit(128, -(-len(x) // 128)),
+}
+
+
+def child(name: str, r: int) -> None:
+    """One measurement in this (fresh) process; prints its seconds."""
+    ds = load("mnist", flatten=True)
+    x = ds.x.reshape(len(ds), D).contiguous()
+    print(json.dumps({"seconds": CHILDREN[name](x, r)}))
+
+
+def measure(name: str, r: int, threads: int | None) -> float:
+    cmd = [sys.executable, __file__, "--child", name, "--round", str(r)] + (
+        ["--threads", str(threads)] if threads else []
+    )
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ.copy())
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--child", choices=list(CHILDREN), default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    ds = load("mnist", flatten=True)
-    x = ds.x.reshape(len(ds), D).contiguous()
-    x64 = x.double().numpy()
-    n = len(x)
+    if args.child:
+        child(args.child, args.round)
+        return
+    n = len(load("mnist", flatten=True))
     has_sk, has_lrn = available("sklearn"), available("learnergy")
-    rows: dict[str, list[float]] = {k: [] for k in ("genlab_pcd20", "sklearn", "genlab_cd128", "learnergy")}
-    rows.update({"limit20": [], "limit128": []})
+    names = [k for k in CHILDREN if (k != "sklearn" or has_sk) and (k != "learnergy" or has_lrn)]
+    rows: dict[str, list[float]] = {k: [] for k in CHILDREN}
     for r in range(args.rounds):
-        rows["genlab_pcd20"].append(genlab_epoch(x, 20, 0.01, "pcd", r))
-        if has_sk:
-            rows["sklearn"].append(sklearn_epoch(x64, r))
-        rows["genlab_cd128"].append(genlab_epoch(x, 128, 0.1, "cd", r))
-        if has_lrn:
-            rows["learnergy"].append(learnergy_epoch(x, r))
-        rows["limit20"].append(matmul_limit(20, -(-n // 20)))
-        rows["limit128"].append(matmul_limit(128, -(-n // 128)))
+        for k in names:
+            rows[k].append(measure(k, r, args.threads))
         print(f"round {r}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in rows.items() if v), flush=True)
     med = {k: (statistics.median(v) if v else None) for k, v in rows.items()}
 
@@ -154,6 +181,7 @@ def main() -> None:
         sklearn_batch20=round(med["sklearn"], 2) if med["sklearn"] else None,
         rounds=rows,
         **summary,
+        process="each epoch in a fresh process",
         machine=machine(),
     )
 
