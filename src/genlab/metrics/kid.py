@@ -88,8 +88,9 @@ def kid(
 ) -> KIDResult:
     """KID between ``real`` and ``fake`` (samples or :class:`~genlab.metrics.Features`).
 
-    ``subset_size`` is capped at the smaller set's size (the result says which size was used); sets of fewer
-    than 2 samples are an error. The subsets come from ``torch.Generator().manual_seed(seed)``.
+    ``subset_size`` is capped at the smaller set's size (the result says which size was used); when it covers
+    both sets whole there is one estimate and no spread (``subsets = 1``, ``std`` NaN); sets of fewer than 2
+    samples are an error. The subsets come from ``torch.Generator().manual_seed(seed)``.
     """
     if subsets < 1 or subset_size < 2:
         raise ConfigError(f"KID needs subsets >= 1 and subset_size >= 2, got {subsets} and {subset_size}")
@@ -102,6 +103,8 @@ def kid(
     if m < 2:
         raise DataError(f"KID needs at least 2 real and 2 fake samples, got {len(fa)} and {len(fb)}")
     g = torch.Generator().manual_seed(seed)
+    if m == len(fa) == len(fb):  # every "subset" would be the whole of both sets: one estimate, no spread
+        subsets = 1
     values = []
     for _ in range(subsets):
         ia = torch.randperm(len(fa), generator=g)[:m]

@@ -72,13 +72,19 @@ def metric_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]
         )
     if "kid" in m:
         r = m["kid"]
+        spread = f" ± {_f(r['kid_std'], 2)}" if r.get("kid_std") is not None else ""
+        how = (
+            f"{r['subsets']} subsets of {r['subset_size']}"
+            if r["subsets"] > 1
+            else f"both sets whole ({r['subset_size']})"
+        )
         rows.append(
             (
                 "KID ↓",
-                f"{_f(r['kid'])} ± {_f(r['kid_std'], 2)}",
+                f"{_f(r['kid'])}{spread}",
                 _floor(floors, "train_vs_test", "kid"),
                 _floor(floors, "test_halves", "kid"),
-                f"{r['subsets']} subsets of {r['subset_size']}",
+                how,
             )
         )
     if "is" in m:
