@@ -7,12 +7,12 @@
   against a loop of the same five products alone: the physical limit on this machine.
 
 Epochs alternate between the libraries, ``--rounds`` times; the median is reported. Every epoch runs in a
-fresh process, after a warm-up of the same code on 2,560 images (the first call of a process pays about a
-second of one-time costs, which a training run pays once, not per epoch): scikit-learn computes with NumPy's BLAS threads and torch with its OpenMP threads, and in one
+fresh process: scikit-learn computes with NumPy's BLAS threads and torch with its OpenMP threads, and in one
 process the threads of one library keep spinning while the other works, which slowed scikit-learn down
-about three times in an earlier version of this script. genlab trains through its one Trainer (shuffling,
-batching, metrics included). The anchors need their own environment (see
-``benchmarks/requirements-rbm.txt``)::
+about three times in an earlier version of this script. Each process first warms up the same code on 2,560
+images (its first call pays about a second of one-time costs, which a training run pays once, not per
+epoch). genlab trains through its one Trainer (shuffling, batching, metrics included). The anchors need
+their own environment (see ``benchmarks/requirements-rbm.txt``)::
 
     GENLAB_DATA=../shared/data/mnist benchmarks/.venv-rbm/bin/python benchmarks/rbm_speed.py [--rounds 3]
 
