@@ -37,6 +37,7 @@ from ..errors import ConfigError, DataError
 from ..io import load as load_model
 from ..io import resolve_model_dir
 from ..metrics import (
+    DomainFeatures,
     class_distribution,
     dataset_features,
     density_coverage,
@@ -270,7 +271,9 @@ def evaluate_run(
         "genlab_version": __version__,
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
     }
-    if floors and ({"fid", "kid"} & set(chosen)) and ext is not None and getattr(ext, "digest", ""):
+    # floors with genlab's own networks (seconds); with Inception-v3 they would featurize the whole data set at
+    # 299x299 on the CPU, so they are left to metric_floors(..., extractor="inception") on request
+    if floors and ({"fid", "kid"} & set(chosen)) and isinstance(ext, DomainFeatures):
         try:
             results["floors"] = metric_floors(
                 name,
