@@ -69,7 +69,7 @@ def test_names_ignore_case_and_dash_underscore() -> None:
 def test_unknown_name_suggests_a_close_match_and_lists_known_names() -> None:
     with pytest.raises(DataError, match=r"unknown dataset 'mnst' \(did you mean 'mnist'\?\).*digits, mnist"):
         gd.load("mnst")
-    with pytest.raises(DataError, match=r"path of an image folder, a \.csv or a \.npy"):
+    with pytest.raises(DataError, match=r"path of an image folder, a \.csv, \.npy or \.txt file"):
         gd.load("no_such_thing_at_all")
 
 
@@ -107,8 +107,11 @@ def test_paths_dispatch_on_type_and_reject_splits_and_foreign_options(tmp_path: 
         gd.load(tmp_path / "t.npy", split="test")
     with pytest.raises(DataError, match=r"unknown option 'label_column'.*accepted options: allow_missing, scale"):
         gd.load(tmp_path / "t.npy", label_column=0)
+    (tmp_path / "notes.dat").write_text("hello")
+    with pytest.raises(DataError, match=r"unsupported file type '.dat'.*folder of images.*\.csv / \.npy / \.txt"):
+        gd.load(tmp_path / "notes.dat")
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(DataError, match=r"unsupported file type '.txt'.*folder of images.*\.csv / \.npy"):
+    with pytest.raises(DataError, match=r"the text has 5 characters, fewer than one sequence of seq_len=64"):
         gd.load(tmp_path / "notes.txt")
 
 

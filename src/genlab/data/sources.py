@@ -100,7 +100,7 @@ PATH_LOADERS: dict[str, Callable[..., Dataset]] = {".csv": load_csv, ".npy": loa
 
 
 def list_datasets() -> list[str]:
-    """Names accepted by :func:`load` (besides paths of image folders and ``.csv`` / ``.npy`` files)."""
+    """Names accepted by :func:`load` (besides paths of image folders and ``.csv`` / ``.npy`` / ``.txt`` files)."""
     return list(SOURCES)
 
 
@@ -163,7 +163,7 @@ def load(
         hint = f" (did you mean {by_key[match]!r}?)" if match else ""
         raise DataError(
             f"unknown dataset {os.fspath(name_or_path)!r}{hint}: it is neither a known name ({known}) nor an "
-            "existing path; pass a known name, or the path of an image folder, a .csv or a .npy file"
+            "existing path; pass a known name, or the path of an image folder, a .csv, .npy or .txt file"
         )
     if path.is_dir():
         loader = load_image_folder
