@@ -17,6 +17,11 @@ Usage::
         --masks 32 --minutes 30 --threads 1
     GENLAB_DATA=... python benchmarks/ar_mnist.py --model transformer_ar --d-model 64 --heads 4 --layers 2 \
         --minutes 60 --threads 1
+    python benchmarks/ar_mnist.py --pictures made_500x500_m1    # redraw the pictures of a trained model
+
+Each run saves its model under ``benchmarks/.cache/ar_mnist_<tag>`` and draws 64 samples into
+``docs/images/ar-mnist-<tag>-samples.png`` (and, for the transformer, the attention of every head of every
+layer when it predicts the pixel in the middle of a sample, ``ar-mnist-<tag>-attention.png``).
 """
 
 from __future__ import annotations
@@ -70,6 +75,23 @@ def build(args, shape) -> tuple:
     return genlab.create(args.model, data_shape=shape, seed=args.seed, **cfg), tag
 
 
+CACHE = Path(__file__).resolve().parent / ".cache"
+IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+
+
+def draw(model, tag: str) -> None:
+    """Sample grid (and attention maps for the transformer) of a trained model into docs/images."""
+    from genlab.plotting import save_image_grid
+
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        save_image_grid(model.sample(64, generator=gen), IMAGES / f"ar-mnist-{tag}-samples.png", nrow=8)
+        if hasattr(model, "pictures"):
+            for name, (images, nrow) in model.pictures(generator=gen).items():
+                save_image_grid(images, IMAGES / f"ar-mnist-{tag}-{name}.png", nrow=nrow)
+    print(f"pictures of {tag} in {IMAGES}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=["made", "transformer_ar"], default="made")
@@ -85,9 +107,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default=None, help="name of the results file (default from the config)")
+    ap.add_argument("--pictures", metavar="TAG", default=None, help="only draw the pictures of a saved run")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.pictures:
+        draw(genlab.load(CACHE / f"ar_mnist_{args.pictures}"), args.pictures)
+        return
     train, test = mnist("train", args.size), mnist("test", args.size)
     test_bin = torch.bernoulli(test.x, generator=torch.Generator().manual_seed(0))
     model, tag = build(args, tuple(train.info.sample_shape))
@@ -113,7 +139,8 @@ def main() -> None:
         f"{params} parameters; train NLL {train_nll:.2f}; eval {eval_seconds:.0f} s)",
         flush=True,
     )
-    model.save(Path(__file__).resolve().parent / ".cache" / f"ar_mnist_{tag}", overwrite=True)
+    model.save(CACHE / f"ar_mnist_{tag}", overwrite=True)
+    draw(model, tag)
     write_result(
         f"ar_mnist_{tag}",
         value=round(test_nll, 3),

@@ -5,7 +5,8 @@ detection from the predictive entropy, and the 1-D regression picture.
   network, with Bayes by backprop, with MC dropout (p = 0.5 in training and test) and as a deep ensemble of
   5; on the 10,000 test images: accuracy, expected calibration error (15 bins), NLL of the labels; AUROC of
   the predictive entropy for MNIST test images (negatives) against (a) uniform noise images and (b) the
-  test digits rotated by 90 degrees (positives). 30 predictive draws.
+  test digits rotated by 90 degrees (positives). 30 predictive draws. A reliability diagram per method in
+  ``docs/images/bnn-mnist-reliability-<method>.png``.
 - ``--part regression``: a 1-D toy (``sin(3x)`` + noise on [-1, 1]) with each method; the predictive mean with
   +-2 standard deviation bands on [-3, 3] (``docs/images/bnn-regression.png``).
 
@@ -42,6 +43,8 @@ def predictive(model, x: torch.Tensor, draws: int) -> tuple[torch.Tensor, torch.
 
 
 def mnist_part(epochs: int, draws: int, seed: int) -> None:
+    from genlab.plotting import save_reliability
+
     train, test = load("mnist"), load("mnist", split="test")
     g = torch.Generator().manual_seed(1)
     noise = torch.rand(len(test), 1, 28, 28, generator=g)
@@ -56,6 +59,13 @@ def mnist_part(epochs: int, draws: int, seed: int) -> None:
         seconds = time.perf_counter() - t
         probs, ent = predictive(m, test.x, draws)
         cal = expected_calibration_error(probs, test.y)
+        save_reliability(
+            cal.confidence,
+            cal.bin_accuracy,
+            cal.counts,
+            ROOT / "docs" / "images" / f"bnn-mnist-reliability-{method}.png",
+            title=f"{method}: ECE {cal.ece:.4f}, accuracy {cal.accuracy:.2%}",
+        )
         nll = float(-probs.clamp_min(1e-30).log().gather(1, test.y[:, None]).mean())
         _, ent_noise = predictive(m, noise, draws)
         _, ent_rot = predictive(m, rotated, draws)
