@@ -148,12 +148,14 @@ def toys() -> None:
         print(name, rows[name], flush=True)
         lo, hi = train.x.min(0).values - 0.5, train.x.max(0).values + 0.5
         gx, gy = torch.meshgrid(torch.linspace(lo[0], hi[0], 300), torch.linspace(lo[1], hi[1], 300), indexing="xy")
-        dens = m.log_prob(torch.stack([gx, gy], -1).reshape(-1, 2)).exp().reshape(300, 300).numpy()
+        with torch.no_grad():
+            logd = m.log_prob(torch.stack([gx, gy], -1).reshape(-1, 2)).reshape(300, 300)
+        dens = logd.clamp_min(float(logd.max()) - 10).numpy()  # log scale: sharp modes and the space between
         extent = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
         axes[0][j].scatter(train.x[:3000, 0], train.x[:3000, 1], s=1, alpha=0.4)
         axes[0][j].set_title(f"{name}: data")
         axes[1][j].imshow(dens, origin="lower", extent=extent, cmap="viridis", aspect="auto")
-        axes[1][j].set_title(f"RealNVP density (test LL {flow:.2f})")
+        axes[1][j].set_title(f"RealNVP log-density (test LL {flow:.2f})")
         for ax in (axes[0][j], axes[1][j]):
             ax.set_xlim(extent[:2])
             ax.set_ylim(extent[2:])

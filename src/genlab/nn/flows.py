@@ -74,7 +74,9 @@ class AffineCoupling(nn.Module):
         else:
             d = mask.shape[1]
             self.net = mlp(d, hidden, 2 * d)
-            nn.init.zeros_(self.net[-1].weight)
+            # near the identity, not at it: with exact zeros every coupling's gradient vanishes on data whose
+            # standardized coordinates are independent (a grid of modes), and the flow never leaves a Gaussian
+            nn.init.normal_(self.net[-1].weight, std=1e-2)
             nn.init.zeros_(self.net[-1].bias)
             self.scale = nn.Parameter(torch.ones(1, d))
 
