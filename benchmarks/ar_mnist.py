@@ -85,10 +85,12 @@ def draw(model, tag: str) -> None:
 
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        save_image_grid(model.sample(64, generator=gen), IMAGES / f"ar-mnist-{tag}-samples.png", nrow=8)
+        samples = model.sample(64, generator=gen)
+        scale = max(1, 112 // samples.shape[-1])  # a map of 28x28 or 14x14 pixels is drawn 112 pixels wide
+        save_image_grid(samples, IMAGES / f"ar-mnist-{tag}-samples.png", nrow=8, scale=max(1, scale // 2))
         if hasattr(model, "pictures"):
             for name, (images, nrow) in model.pictures(generator=gen).items():
-                save_image_grid(images, IMAGES / f"ar-mnist-{tag}-{name}.png", nrow=nrow)
+                save_image_grid(images, IMAGES / f"ar-mnist-{tag}-{name}.png", nrow=nrow, scale=scale)
     print(f"pictures of {tag} in {IMAGES}", flush=True)
 
 
