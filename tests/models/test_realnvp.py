@@ -57,28 +57,19 @@ def test_a_2d_density_integrates_to_one():
     assert float(m.log_prob(g).exp().sum()) * cell == pytest.approx(1.0, abs=5e-3)
 
 
-def test_flow_beats_a_gaussian_on_the_ring():
-    train, test = load("ring8", n_samples=4000), load("ring8", split="test")
+@pytest.mark.parametrize(("data", "epochs", "margin"), [("ring8", 60, 1.0), ("grid25", 30, 0.8)])
+def test_flow_beats_a_gaussian_on_toys(data, epochs, margin):
+    # grid25 has independent, standardized coordinates: a flow whose couplings start exactly at the identity
+    # gets zero gradients there and stays the Gaussian (+0.49 nats after 30 epochs); it must learn the modes
+    train, test = load(data, n_samples=4000), load(data, split="test")
     m = genlab.create("realnvp", data_shape=(2,), n_couplings=6, hidden_dims=(64, 64), lr=3e-3, seed=0)
-    Trainer(epochs=60, batch_size=256, seed=0).fit(m, train)
+    Trainer(epochs=epochs, batch_size=256, seed=0).fit(m, train)
     mean, cov = train.x.double().mean(0), torch.cov(train.x.double().t())
     gauss = torch.distributions.MultivariateNormal(mean, cov).log_prob(test.x.double()).mean()
     flow = m.log_prob(test.x).mean()
-    assert float(flow) > float(gauss) + 1.0, (float(flow), float(gauss))
+    assert float(flow) > float(gauss) + margin, (float(flow), float(gauss))
     s = m.sample(500, generator=torch.Generator().manual_seed(0))
     assert s.shape == (500, 2) and torch.isfinite(s).all()
-
-
-def test_flow_leaves_the_gaussian_on_independent_coordinates():
-    # the grid of 25 modes has independent, standardized coordinates: a flow whose couplings start exactly at
-    # the identity gets zero gradients there and stays the Gaussian; it must learn the modes
-    train, test = load("grid25", n_samples=4000), load("grid25", split="test")
-    m = genlab.create("realnvp", data_shape=(2,), n_couplings=6, hidden_dims=(64, 64), lr=3e-3, seed=0)
-    Trainer(epochs=30, batch_size=256, seed=0).fit(m, train)
-    mean, cov = train.x.double().mean(0), torch.cov(train.x.double().t())
-    gauss = torch.distributions.MultivariateNormal(mean, cov).log_prob(test.x.double()).mean()
-    flow = m.log_prob(test.x).mean()
-    assert float(flow) > float(gauss) + 0.8, (float(flow), float(gauss))
 
 
 def test_image_flow_reports_bits_per_dim_below_uniform():
