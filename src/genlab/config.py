@@ -24,6 +24,24 @@ from .errors import ConfigError
 
 C = TypeVar("C", bound="BaseConfig")
 
+# Upper bounds on the sizes a config may ask for. They are far above anything genlab's models need (a
+# deep-learning course, a CPU, the published tables) and exist so that a mistyped or hostile value (a width
+# of 10**8 in a config.json or a ``--set``) is a ConfigError naming the field instead of an allocator crash.
+MAX_WIDTH = 65_536
+"""Widths, channels, latent sizes, hidden units, vocabulary and class counts."""
+MAX_LAYERS = 256
+"""Layers: entries of a widths tuple, transformer blocks, coupling layers."""
+MAX_SAMPLE_SIZE = 2**24
+"""Values in one sample (the product of ``data_shape``), e.g. 4096 x 4096 pixels."""
+MAX_SAMPLE_DIMS = 8
+"""Axes of one sample (``len(data_shape)``)."""
+MAX_STEPS = 100_000
+"""Iterations inside one update or one draw: Gibbs / mean-field steps, importance or predictive samples."""
+MAX_CHAINS = 65_536
+"""Persistent Markov chains (each one is a stored sample)."""
+MAX_COPIES = 1_024
+"""Networks or masks a model keeps side by side (ensemble members, MADE masks)."""
+
 
 def param(
     default: Any = MISSING,
@@ -32,10 +50,16 @@ def param(
     gt: float | None = None,
     le: float | None = None,
     lt: float | None = None,
+    max_len: int | None = None,
+    max_product: int | None = None,
     help: str = "",
 ) -> Any:
-    """A config field with an optional numeric range and a help text (shown by ``genlab models -v``)."""
-    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "help": help}
+    """A config field with an optional numeric range and a help text (shown by ``genlab models -v``).
+
+    The range bounds apply to a number, or to each entry of a tuple. ``max_len`` bounds the number of
+    entries of a tuple and ``max_product`` the product of its entries (e.g. the values in one sample).
+    """
+    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "max_len": max_len, "max_product": max_product, "help": help}
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple for sequence defaults: configs are value objects")
     return field(default=default, metadata=meta)
@@ -93,6 +117,8 @@ class BaseConfig:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"config is not valid JSON ({exc.msg} at line {exc.lineno}); fix the file") from exc
+        except RecursionError as exc:
+            raise ConfigError("config is nested too deeply to be a genlab config; fix the file") from exc
         return cls.from_dict(data)
 
     def replace(self: C, **changes: Any) -> C:
@@ -229,7 +255,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return value
         raise ConfigError(f"{where} must be true or false, got {value!r}")
     if tp is int:  # numpy integers (e.g. from a GridSearchCV grid) count as integers
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or int(value) != value:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)  # int() of Infinity / NaN (valid in Python's JSON) would raise
+            or int(value) != value
+        ):
             raise ConfigError(f"{where} must be an integer, got {value!r}")
         return int(value)
     if tp is float:
@@ -251,6 +282,10 @@ def _check_range(value: Any, f: dataclasses.Field, where: str) -> None:
     meta = f.metadata
     if not meta:
         return
+    if isinstance(value, tuple):
+        max_len = meta.get("max_len")
+        if max_len is not None and len(value) > max_len:
+            raise ConfigError(f"{where} has {len(value)} entries; at most {max_len} are supported")
     values = value if isinstance(value, tuple) else (value,)
     for v in values:
         if not isinstance(v, (int, float)) or isinstance(v, bool):
@@ -263,7 +298,20 @@ def _check_range(value: Any, f: dataclasses.Field, where: str) -> None:
         ):
             bound = meta.get(key)
             if bound is not None and not ok(v, bound):
-                raise ConfigError(f"{where} = {value!r} must be {word} {bound}")
+                raise ConfigError(f"{where} = {_short(value)} must be {word} {bound}")
+    max_product = meta.get("max_product")
+    if max_product is not None and isinstance(value, tuple):
+        size = math.prod(v for v in value if isinstance(v, int) and not isinstance(v, bool))
+        if size > max_product:
+            raise ConfigError(
+                f"{where} = {_short(value)} holds {size} values in all; at most {max_product} are supported"
+            )
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, shortened for messages (a hostile config may hold a tuple of a million entries)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + " ...)"
 
 
 def _unknown_key_message(cls: type, key: str, names: list[str]) -> str:

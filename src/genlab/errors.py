@@ -54,6 +54,10 @@ class RunExistsError(GenlabError, FileExistsError):
     """An output directory already exists and would be overwritten."""
 
 
+class RunLockedError(TrainingError):
+    """Another live process is writing the same run directory."""
+
+
 class ModeCollapseWarning(UserWarning):
     """A generator's samples cover fewer modes or classes than before (issued as a warning, not raised)."""
 
@@ -68,6 +72,7 @@ __all__ = [
     "ModelFileError",
     "NonFiniteLossError",
     "RunExistsError",
+    "RunLockedError",
     "TrainingError",
     "UnknownModelError",
 ]

@@ -121,3 +121,23 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def link_outside(path: str | os.PathLike, root: str | os.PathLike) -> str | None:
+    """Where ``path`` leads if it is a symbolic link out of the directory ``root``, else ``None``.
+
+    A link is followed to its end (links to links included); it is acceptable when the file it finally
+    names lies inside ``root`` (e.g. ``model.safetensors -> weights-v2.safetensors`` in the same folder).
+    A link that cannot be resolved (a loop) is reported too. ``path`` that is not a link gives ``None``.
+    """
+    path = Path(path)
+    if not path.is_symlink():
+        return None
+    try:
+        target = path.resolve()
+        base = Path(root).resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return f"{os.readlink(path)} (a link that cannot be resolved)"
+    if not target.is_relative_to(base):
+        return str(target)
+    return None

@@ -23,6 +23,26 @@ def test_compare_losses_snapshots_every_loss_at_the_same_generator_updates():
     assert runs["wasserstein_gp"].seconds > 0
 
 
+def test_the_lab_shows_each_run_on_standard_error_only_when_asked(capsys, monkeypatch):
+    monkeypatch.setenv("GENLAB_PROGRESS_SECONDS", "0")
+    ring = load("ring8", n_samples=1000)
+    compare_losses(ring, ("minimax",), updates=10, snapshots=1, batch_size=64, n_samples=50)
+    assert capsys.readouterr() == ("", "")
+    compare_losses(
+        ring, ("minimax", "least_squares"), updates=10, snapshots=1, batch_size=64, n_samples=50, progress=True
+    )
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith("gan-lab [1/2] minimax: 10 generator updates")
+    assert any(ln.startswith("minimax: 5/10 steps (50%)") and "d_loss" in ln and "g_loss" in ln for ln in lines)
+    assert any(ln.startswith("least_squares: done 10/10 steps") for ln in lines)
+    assert not any(ln.startswith("epoch ") for ln in lines)  # step-bounded runs: no per-epoch summaries
+    generator_gradients(ring, warmup_updates=5, d_steps=10, every=5, batch_size=64, progress=True)
+    err = capsys.readouterr().err
+    assert "warm-up: done 5/5 steps" in err and "D alone: done 10/10 steps" in err
+
+
 def test_minimax_generator_gradient_vanishes_as_the_discriminator_wins():
     g = generator_gradients("ring8", warmup_updates=50, d_steps=1000, every=250)
     assert g.d_steps == [1, 250, 500, 750, 1000]
@@ -48,6 +68,8 @@ def test_cli_gan_lab_writes_pictures_and_report(tmp_path, capsys):
     report = json.loads((out / "lab.json").read_text())
     assert set(report["runs"]) == {"minimax", "non_saturating"}
     assert report["overrides"] == {"hidden_dims": [32, 32]}
-    assert "minimax:" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "minimax:" in out
+    assert "non_saturating: done" in err and "steps" not in out  # progress on standard error, results on standard out
     assert main(argv) == 1  # an existing output is never replaced without --overwrite
     assert "already exists" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def test_parse_idx_reads_big_endian_int32() -> None:
         (lambda b: b[:-5], r"truncated: its header announces shape \(2, 3, 4\) \(24 bytes of data\) but only 19"),
         (lambda b: b[:10], "truncated: the file ends inside its 16-byte header"),
         (lambda b: b[:3], "truncated: 3 bytes is less than an IDX header"),
-        (lambda b: b"\x1f\x00" + b[2:], "corrupt or not an IDX file \\(bad magic number 0x1f000803\\)"),
+        (lambda b: b"\x1f\x00" + b[2:], r"x\.idx is not an IDX file \(bad magic number 0x1f000803"),
         (lambda b: b[:2] + b"\x07" + b[3:], "bad magic number"),
         (lambda b: b + b"xx", "corrupt: 2 unexpected bytes"),
     ],
@@ -80,6 +80,62 @@ def test_read_idx_truncated_gzip_is_reported_as_truncated(tmp_path: Path, make_i
     path = tmp_path / "cut.gz"
     path.write_bytes(blob[: len(blob) // 2])
     with pytest.raises(DataError, match=r"cut\.gz is truncated or corrupt \(gzip.*delete it and download it again"):
+        gd.read_idx(path)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x00\x00\x08\xff" + bytes(40),  # 255 dimensions: used to be reported as a truncated 1024-byte header
+        b"\x00\x00\x08\x09" + bytes(40),  # 9 dimensions
+        b"P5\n4 4\n255\n" + bytes(16),  # a PGM picture
+    ],
+    ids=["255-dims", "9-dims", "pgm"],
+)
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gzip"])
+def test_a_file_with_bad_magic_is_not_an_idx_file(tmp_path: Path, data: bytes, gz: bool) -> None:
+    path = tmp_path / ("f.gz" if gz else "f")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    with pytest.raises(DataError, match=rf"{path.name} is not an IDX file \(bad magic number 0x") as info:
+        gd.read_idx(path)
+    assert "truncated" not in str(info.value) and "download it again" in str(info.value)
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gzip"])
+def test_absurd_dimensions_are_rejected_without_reading_the_data(tmp_path: Path, gz: bool) -> None:
+    header = bytes([0, 0, 0x08, 2]) + (10**9).to_bytes(4, "big") * 2  # 10^9 x 10^9 bytes
+    path = tmp_path / ("f.gz" if gz else "f")
+    data = header + bytes(64)
+    path.write_bytes(gzip.compress(data) if gz else data)
+    with pytest.raises(DataError, match=r"not a valid IDX file: its header announces shape \(1000000000, 1000000000\)"):
+        gd.read_idx(path)
+    with pytest.raises(DataError, match="not a valid IDX file"):
+        gd.parse_idx(data, name="f")
+
+
+def test_a_gzip_bomb_is_not_decompressed_past_the_announced_size(tmp_path: Path, make_idx) -> None:
+    import tracemalloc
+    import zlib
+
+    # a valid 2x3x4 IDX file followed by 64 MB of zeros, about 64 kB once gzipped
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunks = [z.compress(make_idx(np.zeros((2, 3, 4), dtype=np.uint8)))]
+    zeros = bytes(2**20)
+    chunks += [z.compress(zeros) for _ in range(64)]
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(b"".join(chunks) + z.flush())
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"bomb\.gz is corrupt: more data follows the \(2, 3, 4\) data"):
+        gd.read_idx(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 * 2**20, f"read_idx allocated {peak} bytes for a 24-byte IDX file"
+
+
+def test_a_raw_file_longer_than_announced_is_rejected_before_it_is_read(tmp_path: Path, make_idx) -> None:
+    path = tmp_path / "long"
+    path.write_bytes(make_idx(np.zeros((2, 3, 4), dtype=np.uint8)) + bytes(1000))
+    with pytest.raises(DataError, match=r"long is corrupt: 1000 unexpected bytes follow the \(2, 3, 4\) data"):
         gd.read_idx(path)
 
 

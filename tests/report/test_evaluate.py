@@ -188,3 +188,17 @@ def test_every_registered_model_can_be_evaluated(name, tmp_path):
     assert ("ll" in m) == (model.likelihood_method is not None)
     assert "samples" in ev.pictures
     assert "<table id='metrics'>" in render_report(ev.results, ev.pictures)
+
+
+def test_evaluate_says_what_it_is_doing_on_standard_error_and_nothing_when_quiet(runs, capsys, monkeypatch):
+    monkeypatch.setenv("GENLAB_PROGRESS_SECONDS", "0")
+    evaluate_run(runs["rbm"], n=300, metrics=["fid", "ll"], pictures=False, progress=False)
+    assert capsys.readouterr() == ("", "")
+    evaluate_run(runs["rbm"], n=300, metrics=["fid", "ll"], pictures=False)  # the CLI's default: progress on
+    out, err = capsys.readouterr()
+    assert out == ""
+    stages = [ln for ln in err.splitlines() if ln.startswith("evaluate [")]
+    assert [ln.split("] ")[1].split()[0] for ln in stages] == ["sampling", "features", "fid", "ll", "floors:"]
+    assert stages[0].startswith("evaluate [1/5] sampling 300 samples")
+    assert "sampling (rbm): done 300/300 samples" in err and "features (digits-cnn): done" in err
+    assert "log-likelihood of" in err and err.splitlines()[-1].startswith("evaluate: done in")

@@ -216,7 +216,8 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
     m.training_step = poisoned
     tr2 = Trainer(epochs=6, batch_size=50, run_dir=tmp_path, callbacks=[Checkpoint(every_epochs=1)])
     with pytest.raises(
-        NonFiniteLossError, match=r"loss became nan at step 15 .*last good checkpoint is .*step-000000012"
+        NonFiniteLossError,
+        match=r"loss became nan at step 15 .*last good checkpoint, .*step-000000012\.ckpt \(step 12\), is kept",
     ):
         tr2.fit(m, data, resume=True)
     assert ckpt.latest(tmp_path / "checkpoints") == good

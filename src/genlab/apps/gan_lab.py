@@ -30,8 +30,9 @@ from ..errors import ConfigError, DataError
 from ..losses.adversarial import ADVERSARIAL_LOSSES, generator_loss
 from ..metrics.modes import ModeCoverage, mode_coverage
 from ..models.gans import GAN
+from ..progress import note
 from ..registry import create
-from ..training import Callback, Trainer
+from ..training import Callback, ProgressBar, Trainer
 
 #: the registry preset each loss trains with (its optimizer and n_critic as published)
 LOSS_PRESETS = {
@@ -109,6 +110,7 @@ def compare_losses(
     batch_size: int = 256,
     n_samples: int = 2000,
     overrides: dict[str, Any] | None = None,
+    progress: bool = False,
 ) -> dict[str, LossRun]:
     """Train one GAN per loss on the same toy data and seed; snapshot samples and coverage.
 
@@ -121,21 +123,29 @@ def compare_losses(
         batch_size: samples per step.
         n_samples: samples drawn at each snapshot.
         overrides: config fields applied to every run (e.g. ``{"minibatch_std": True}``).
+        progress: show each run's progress (steps, rate, ETA, losses) on standard error.
     """
     if updates < 1 or snapshots < 1:
         raise ConfigError("updates and snapshots must be >= 1")
     ds = _toy(data, seed)
     every = max(1, updates // snapshots)
     runs: dict[str, LossRun] = {}
-    for loss in losses:
+    for i, loss in enumerate(losses, 1):
         model = _build(loss, overrides, seed)
         run = LossRun(loss)
+        callbacks: list[Callback] = [_Snapshots(run, ds, every, n_samples, seed)]
+        if progress:
+            note(
+                f"gan-lab [{i}/{len(losses)}] {loss}: {updates} generator updates "
+                f"({updates * model.config.n_critic} steps with n_critic={model.config.n_critic})"
+            )
+            callbacks.append(ProgressBar(desc=loss, epoch_lines=False))
         trainer = Trainer(
             epochs=10**9,
             max_steps=updates * model.config.n_critic,
             batch_size=batch_size,
             seed=seed,
-            callbacks=[_Snapshots(run, ds, every, n_samples, seed)],
+            callbacks=callbacks,
         )
         trainer.fit(model, ds)
         run.seconds = trainer.elapsed
@@ -172,24 +182,33 @@ def generator_gradients(
     batch_size: int = 256,
     d_lr: float = 1e-3,
     overrides: dict[str, Any] | None = None,
+    progress: bool = False,
 ) -> GradientNorms:
     """The generator's gradient norm under the minimax and non-saturating losses as D grows strong.
 
     A non-saturating GAN trains ``warmup_updates`` steps; then G is frozen and D trains alone for
     ``d_steps`` steps at learning rate ``d_lr`` (the same model with ``n_critic`` above ``d_steps``), and
     every ``every`` steps the gradient of each generator loss with respect to G's weights is measured on
-    one fixed noise batch.
+    one fixed noise batch. ``progress`` shows both phases on standard error.
     """
     ds = _toy(data, seed)
     model = _build("non_saturating", overrides, seed)
-    Trainer(epochs=10**9, max_steps=warmup_updates, batch_size=batch_size, seed=seed).fit(model, ds)
+
+    def bar(desc: str) -> list[Callback]:
+        return [ProgressBar(desc=desc, epoch_lines=False)] if progress else []
+
+    note(f"gan-lab gradients: {warmup_updates} warm-up steps, then D alone for {d_steps} steps", enabled=progress)
+    warmup = Trainer(epochs=10**9, max_steps=warmup_updates, batch_size=batch_size, seed=seed, callbacks=bar("warm-up"))
+    warmup.fit(model, ds)
     frozen = create("gan", model.config.replace(n_critic=d_steps + 1, lr_d=d_lr))
     frozen.load_state_dict(model.state_dict())
     frozen.data_info = model.data_info
     out = GradientNorms([], {"minimax": [], "non_saturating": []}, [], [])
     z = torch.randn(batch_size, frozen.config.latent_dim, generator=torch.Generator().manual_seed(seed + 1))
     probe = _GradientProbe(z, every, out)
-    Trainer(epochs=10**9, max_steps=d_steps, batch_size=batch_size, seed=seed + 1, callbacks=[probe]).fit(frozen, ds)
+    Trainer(
+        epochs=10**9, max_steps=d_steps, batch_size=batch_size, seed=seed + 1, callbacks=[probe, *bar("D alone")]
+    ).fit(frozen, ds)
     return out
 
 
@@ -202,12 +221,14 @@ def run_lab(
     seed: int = 0,
     gradients: bool = True,
     overrides: dict[str, Any] | None = None,
+    progress: bool = True,
 ) -> dict[str, Path]:
     """Run :func:`compare_losses` (and :func:`generator_gradients`) and write ``modes.png``,
-    ``gradient_norms.png`` and ``lab.json`` (coverage per snapshot, timings) into ``out_dir``."""
+    ``gradient_norms.png`` and ``lab.json`` (coverage per snapshot, timings) into ``out_dir``.
+    ``progress`` shows every run on standard error (what ``genlab gan-lab`` does)."""
     out_dir = Path(out_dir)
     ds = _toy(data, seed)
-    runs = compare_losses(ds, losses, updates, snapshots, seed, overrides=overrides)
+    runs = compare_losses(ds, losses, updates, snapshots, seed, overrides=overrides, progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     first = next(iter(runs.values()))
@@ -235,7 +256,7 @@ def run_lab(
         },
     }
     if gradients:
-        g = generator_gradients(ds, seed=seed, overrides=overrides)
+        g = generator_gradients(ds, seed=seed, overrides=overrides, progress=progress)
         files["gradient_norms"] = plotting.save_lines(
             {f"{k} generator loss": (g.d_steps, v) for k, v in g.norms.items()},
             out_dir / "gradient_norms.png",

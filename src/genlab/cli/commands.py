@@ -16,27 +16,13 @@ from .. import fileutil, plotting
 from ..config import parse_value
 from ..errors import ConfigError, RunExistsError
 from ..io import load
-from ..registry import list_models
+from ..registry import get_model
 from ..training.run import TrainSettings, default_run_dir, train
 
 # What `genlab demo` trains: a small VAE on the bundled 8x8 digits (about 13 s on 2 CPU cores).
 DEMO_MODEL = "vae"
 DEMO_CONFIG = {"hidden_dims": (256, 128), "latent_dim": 8, "lr": 2e-3}
 DEMO_SETTINGS = {"epochs": 150, "batch_size": 64, "sample_every": 25}
-
-
-def cmd_models(args: argparse.Namespace) -> int:
-    entries = list_models()
-    width = max(len(e.name) for e in entries)
-    for e in entries:
-        preset = (
-            f" [preset of {e.cls.__name__}: " + ", ".join(f"{k}={v}" for k, v in e.preset) + "]" if e.preset else ""
-        )
-        print(f"{e.name:<{width}}  {e.description}{preset}")
-        if args.verbose:
-            for name, typ, default, help_ in e.config_cls.describe():
-                print(f"    {name} ({typ}, default {default!r}){': ' + help_ if help_ else ''}")
-    return 0
 
 
 def _key_values(items: list[str], what: str) -> dict:
@@ -70,18 +56,30 @@ def _settings(args: argparse.Namespace) -> dict:
 
 def _report(result, started: float) -> None:
     tr = result.trainer
-    last = tr.history.rows[-1] if tr.history.rows else {}
+    rows = tr.history.all_rows
+    last = rows[-1] if rows else {}
     shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k not in ("epoch", "step", "time"))
     why = f" ({tr.stop_reason})" if tr.stop_reason else ""
     print(
         f"trained {result.model.registry_name} for {tr.epoch} epochs / {tr.step} steps in "
-        f"{tr.elapsed:.1f}s{why}; {shown}"
+        f"{tr.elapsed:.1f}s{why}" + (f"; {shown}" if shown else "")
     )
     if result.run_dir is not None:
         print(f"run directory: {result.run_dir}")
         for name, path in result.files.items():
             print(f"  {name:<16} {path}")
     print(f"total time {time.perf_counter() - started:.1f}s")
+
+
+def _lr_overrides(model: str | None, lr: float) -> list[str]:
+    """``--lr`` as config overrides: the model's ``lr`` field, or both of a GAN's ``lr_g`` and ``lr_d``."""
+    if not model:
+        raise ConfigError("a resumed run keeps its recorded learning rate; leave out --lr with --resume")
+    fields = {f[0] for f in get_model(model).config_cls.describe()}
+    names = ["lr"] if "lr" in fields else [n for n in ("lr_g", "lr_d") if n in fields]
+    if not names:
+        raise ConfigError(f"model {model!r} has no learning-rate option; see `genlab models -v` for its options")
+    return [f"{n}={lr!r}" for n in names]
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -93,6 +91,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite contradict each other; choose one")
     data_opts = _key_values(args.data_opt, "--data-opt")
+    overrides = list(args.overrides) + (_lr_overrides(args.model, args.lr) if args.lr is not None else [])
     out = Path(args.out) if args.out else default_run_dir(args.model, args.data or "digits")
     result = train(
         args.model,
@@ -101,7 +100,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         resume=args.resume,
         config=args.config,
-        overrides=args.overrides or None,
+        overrides=overrides or None,
         data_options=data_opts,
         progress=not args.quiet,
         **_settings(args),
@@ -174,6 +173,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         ll_samples=args.ll_samples,
         ll_k=args.ll_k,
         ll_betas=args.ll_betas,
+        progress=not args.quiet,
     )
     paths = write_report(ev, out, overwrite=args.overwrite)
     from ..report.html import metric_rows
@@ -206,6 +206,7 @@ def cmd_gan_lab(args: argparse.Namespace) -> int:
             seed=args.seed,
             gradients=not args.no_gradients,
             overrides=overrides,
+            progress=not args.quiet,
         )
     report = json.loads((out / "lab.json").read_text(encoding="utf-8"))
     for loss, run in report["runs"].items():
@@ -247,4 +248,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["TrainSettings", "cmd_demo", "cmd_evaluate", "cmd_models", "cmd_sample", "cmd_train"]
+__all__ = ["TrainSettings", "cmd_demo", "cmd_evaluate", "cmd_gan_lab", "cmd_sample", "cmd_train"]

@@ -15,20 +15,22 @@ from ..errors import GenlabError
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:  # no prefix matching: `--lr 1e6` must never mean `--lr-schedule`
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # two lines: the problem, then where help is
         self.exit(2, f"{self.prog}: error: {message}\nrun `{self.prog} -h` for help\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands
-
     p = _Parser(prog="genlab", description="Classic deep generative models on a plain CPU.")
     p.add_argument("--version", action="version", version=f"genlab {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     m = sub.add_parser("models", help="list the registered models")
     m.add_argument("-v", "--verbose", action="store_true", help="also list each model's config options")
-    m.set_defaults(func=commands.cmd_models)
+    m.set_defaults(func="models")
 
     t = sub.add_parser("train", help="train a model and write a run directory")
     t.add_argument("model", nargs="?", help="registry name (see `genlab models`); optional with --resume")
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--config", default=None, help="JSON file with the model config (a saved config.json works)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     t.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
-    t.set_defaults(func=commands.cmd_train)
+    t.set_defaults(func="train")
 
     s = sub.add_parser("sample", help="draw samples from a trained model")
     s.add_argument("run", help="run directory or model directory")
@@ -71,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels", default=None, help="conditional models: a class (e.g. 3) or comma-separated classes, repeated to -n"
     )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    s.set_defaults(func=commands.cmd_sample)
+    s.set_defaults(func="sample")
 
     e = sub.add_parser("evaluate", help="metrics of a trained run: metrics.json and a self-contained report.html")
     e.add_argument("run", help="run directory (or a model directory with --data)")
@@ -97,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", default=None, help="where metrics.json and report.html go (default: the run directory)")
     e.add_argument("--overwrite", action="store_true", help="replace an earlier metrics.json / report.html")
-    e.set_defaults(func=commands.cmd_evaluate)
+    e.add_argument("--quiet", action="store_true", help="no progress output")
+    e.set_defaults(func="evaluate")
 
     g = sub.add_parser("gan-lab", help="mode collapse and vanishing gradients: several GAN losses on a 2-D toy")
     g.add_argument("--data", default="ring8", help="toy mixture: ring8 (default) or grid25")
@@ -114,14 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-gradients", action="store_true", help="skip the generator-gradient experiment")
     g.add_argument("--out", default=None, help="output directory (default runs/gan-lab-<data>-<time>)")
     g.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
-    g.set_defaults(func=commands.cmd_gan_lab)
+    g.add_argument("--quiet", action="store_true", help="no progress output")
+    g.set_defaults(func="gan_lab")
 
     d = sub.add_parser("demo", help="train a VAE on the bundled digits and show what it learned (< 1 min)")
     d.add_argument("--out", default=None, help="run directory (default: runs/demo-<time>)")
     d.add_argument("--epochs", type=int, default=None, help="override the demo's number of epochs")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--quiet", action="store_true", help="no progress output")
-    d.set_defaults(func=commands.cmd_demo)
+    d.set_defaults(func="demo")
     return p
 
 
@@ -129,6 +133,12 @@ def _add_training_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--epochs", type=int, default=None, help="total epochs (default 10)")
     t.add_argument("--batch-size", type=int, default=None, help="default 128")
     t.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    t.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate: sets the model's lr (GANs: lr_g and lr_d); the same as --set lr=LR",
+    )
     t.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
     t.add_argument(
         "--binarize",
@@ -165,6 +175,17 @@ def _add_training_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def _command(name: str):
+    """The function behind a subcommand; only `models` answers without importing torch."""
+    if name == "models":
+        from .catalog import cmd_models
+
+        return cmd_models
+    from . import commands
+
+    return getattr(commands, f"cmd_{name.replace('-', '_')}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -172,10 +193,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        return int(_command(args.func)(args) or 0)
     except GenlabError as exc:
         print(f"genlab: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `genlab models | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:  # disk full, permission denied...: the user can act on these too
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"genlab: error: {exc.strerror or exc}{where}", file=sys.stderr)

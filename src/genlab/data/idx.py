@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import math
 import os
 import struct
@@ -31,7 +32,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 import torch
@@ -54,6 +55,37 @@ _GZIP_MAGIC = b"\x1f\x8b"
 DigestOf = Literal["content", "file"]
 
 
+MAX_IDX_DIMS = 8
+"""Most dimensions an IDX header may announce (MNIST-style files have 1 to 4)."""
+MAX_IDX_BYTES = 2**32
+"""Largest IDX payload read (4 GiB; MNIST's training images are 47 MB). A header announcing more is corrupt."""
+_FIX = "delete it and download it again"
+
+
+def _idx_magic(head: bytes | bytearray | memoryview, name: str) -> tuple[np.dtype, int]:
+    """``(dtype, number of dimensions)`` from the first 4 bytes; :class:`DataError` if they are not IDX magic."""
+    zero1, zero2, code, ndim = head[0], head[1], head[2], head[3]
+    if zero1 or zero2 or code not in _IDX_DTYPES or not 1 <= ndim <= MAX_IDX_DIMS:
+        magic = int.from_bytes(bytes(head[:4]), "big")
+        raise DataError(
+            f"{name} is not an IDX file (bad magic number 0x{magic:08x}: an IDX file starts with two zero bytes, "
+            f"a type code 0x08-0x0e and its number of dimensions, 1 to {MAX_IDX_DIMS}); check that it is the "
+            f"right file, or {_FIX}"
+        )
+    return _IDX_DTYPES[code], ndim
+
+
+def _idx_size(dims: tuple[int, ...], dtype: np.dtype, name: str) -> int:
+    """Bytes of data the header ``dims`` announces; :class:`DataError` if more than any IDX file holds."""
+    expected = math.prod(dims) * dtype.itemsize
+    if expected > MAX_IDX_BYTES:
+        raise DataError(
+            f"{name} is not a valid IDX file: its header announces shape {dims} ({expected} bytes of data), "
+            f"more than the {MAX_IDX_BYTES} bytes genlab reads (a corrupt header, or another kind of file); {_FIX}"
+        )
+    return expected
+
+
 def parse_idx(data: bytes | bytearray | memoryview, name: str = "IDX data") -> np.ndarray:
     """Decode the bytes of an (uncompressed) IDX file into a read-only numpy array.
 
@@ -62,36 +94,35 @@ def parse_idx(data: bytes | bytearray | memoryview, name: str = "IDX data") -> n
         name: how to refer to the data in error messages (usually the path).
 
     Raises:
-        DataError: bad magic number, a header or payload shorter than announced (truncated), or extra bytes.
+        DataError: bad magic number (not an IDX file), a header announcing an impossible size, a header or
+            payload shorter than announced (truncated), or extra bytes.
     """
-    fix = "delete it and download it again"
     if len(data) < 4:
-        raise DataError(f"{name} is truncated: {len(data)} bytes is less than an IDX header; {fix}")
-    zero1, zero2, code, ndim = data[0], data[1], data[2], data[3]
-    if zero1 or zero2 or code not in _IDX_DTYPES or ndim == 0:
-        magic = int.from_bytes(bytes(data[:4]), "big")
-        raise DataError(f"{name} is corrupt or not an IDX file (bad magic number 0x{magic:08x}); {fix}")
+        raise DataError(f"{name} is truncated: {len(data)} bytes is less than an IDX header; {_FIX}")
+    dtype, ndim = _idx_magic(data, name)
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataError(f"{name} is truncated: the file ends inside its {header}-byte header; {fix}")
+        raise DataError(f"{name} is truncated: the file ends inside its {header}-byte header; {_FIX}")
     dims = struct.unpack(f">{ndim}I", bytes(data[4:header]))
-    dtype = _IDX_DTYPES[code]
-    count = math.prod(dims)
-    expected, payload = count * dtype.itemsize, len(data) - header
+    expected, payload = _idx_size(dims, dtype, name), len(data) - header
     if payload < expected:
         raise DataError(
             f"{name} is truncated: its header announces shape {dims} ({expected} bytes of data) but only "
-            f"{payload} bytes follow (an interrupted download?); {fix}"
+            f"{payload} bytes follow (an interrupted download?); {_FIX}"
         )
     if payload > expected:
         raise DataError(
-            f"{name} is corrupt: {payload - expected} unexpected bytes follow the {dims} data it announces; {fix}"
+            f"{name} is corrupt: {payload - expected} unexpected bytes follow the {dims} data it announces; {_FIX}"
         )
-    return np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(dims)
+    return np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header).reshape(dims)
 
 
 def read_idx(path: str | os.PathLike, sha256: str | None = None, digest_of: DigestOf = "content") -> np.ndarray:
     """Read a raw or gzipped IDX file, optionally verifying its SHA-256.
+
+    The header is read first: a file that is not IDX, or whose header announces more data than the file
+    can hold (or than ``MAX_IDX_BYTES``), is rejected before its data is read or decompressed, so a
+    corrupt header or a gzip bomb never allocates more than the announced size.
 
     Args:
         path: the file.
@@ -119,17 +150,51 @@ def read_idx(path: str | os.PathLike, sha256: str | None = None, digest_of: Dige
 
 
 def _read_bytes(path: Path) -> tuple[bytes, bytes]:
-    """``(bytes on disk, decompressed bytes)``."""
+    """``(bytes on disk, decompressed bytes)``, reading no more data than the IDX header announces."""
     try:
-        blob = path.read_bytes()
+        if not path.is_file():  # a directory, or a FIFO / device that reading would block on
+            raise DataError(f"cannot read {path}: it is not a regular file; point genlab at the IDX file itself")
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            if fh.read(2) != _GZIP_MAGIC:
+                fh.seek(0)
+                content = _read_idx_stream(fh, str(path), size)
+                return content, content
+            if size > 2 * MAX_IDX_BYTES:  # gzip never grows data that much
+                raise DataError(f"{path} is {size} bytes, larger than any IDX file genlab reads; {_FIX}")
+            fh.seek(0)
+            blob = fh.read()
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}; check that it exists and is readable") from exc
-    if not blob.startswith(_GZIP_MAGIC):
-        return blob, blob
     try:
-        return blob, gzip.decompress(blob)
+        with gzip.GzipFile(fileobj=io.BytesIO(blob)) as gz:
+            return blob, _read_idx_stream(gz, str(path), None)
     except (EOFError, OSError, zlib.error) as exc:
-        raise DataError(f"{path} is truncated or corrupt (gzip: {exc}); delete it and download it again") from exc
+        raise DataError(f"{path} is truncated or corrupt (gzip: {exc}); {_FIX}") from exc
+
+
+def _read_idx_stream(fh: BinaryIO, name: str, size: int | None) -> bytes:
+    """The bytes of one IDX file from ``fh``, header first: nothing beyond the data the header announces is
+    read (the checks of :func:`parse_idx`, before the data). ``size`` is the stream's length when known."""
+    head = fh.read(4)
+    if len(head) == 4:
+        _, ndim = _idx_magic(head, name)
+        head += fh.read(4 * ndim)
+    if len(head) < 4 or len(head) < 4 + 4 * head[3]:
+        return head  # parse_idx reports it as truncated
+    dims = struct.unpack(f">{head[3]}I", head[4:])
+    expected = _idx_size(dims, _IDX_DTYPES[head[2]], name)
+    if size is not None:  # a raw file: its size tells whether the data is all there before it is read
+        payload = size - len(head)
+        if payload > expected:
+            raise DataError(
+                f"{name} is corrupt: {payload - expected} unexpected bytes follow the {dims} data it announces; {_FIX}"
+            )
+        return head + fh.read(payload)  # parse_idx reports a short payload as truncated
+    data = fh.read(expected)
+    if len(data) == expected and fh.read(1):
+        raise DataError(f"{name} is corrupt: more data follows the {dims} data it announces; {_FIX}")
+    return head + data
 
 
 @dataclass(frozen=True)

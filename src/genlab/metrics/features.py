@@ -19,6 +19,7 @@ through the ``torch-fidelity`` package with weights the user already has on disk
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -35,6 +36,7 @@ from torch import nn
 
 from .. import fileutil
 from ..errors import ChecksumError, ConfigError, DataError, ModelFileError
+from ..progress import Progress, note
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
@@ -119,6 +121,25 @@ class FeatureExtractor(Protocol):
     digest: str
 
     def __call__(self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Features: ...
+
+
+def _batched(
+    fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    x: torch.Tensor,
+    batch_size: int,
+    name: str,
+    progress: bool,
+) -> Features:
+    """``fn`` over batches of ``x``, concatenated; with ``progress``, the images done shown on standard error."""
+    feats, logits = [], []
+    with Progress(x.shape[0], f"features ({name})", unit="image", enabled=progress) as p:
+        for a in range(0, x.shape[0], batch_size):
+            xb = x[a : a + batch_size]
+            f, lg = fn(xb)
+            feats.append(f.float())
+            logits.append(lg.float())
+            p.update(xb.shape[0])
+    return Features(torch.cat(feats), torch.cat(logits), name)
 
 
 def _sha256(path: Path) -> str:
@@ -207,14 +228,11 @@ class DomainFeatures:
         self.batch_size = batch_size
 
     @torch.no_grad()
-    def __call__(self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Features:
+    def __call__(
+        self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0), progress: bool = False
+    ) -> Features:
         x = _checked_images(x, self.input_shape, value_range, f"feature network {self.name!r}")
-        feats, logits = [], []
-        for a in range(0, x.shape[0], self.batch_size):
-            f, lg = self.net.features_and_logits(x[a : a + self.batch_size])
-            feats.append(f)
-            logits.append(lg)
-        return Features(torch.cat(feats), torch.cat(logits), self.name)
+        return _batched(self.net.features_and_logits, x, self.batch_size, self.name, progress)
 
 
 class InceptionFeatures:
@@ -252,20 +270,19 @@ class InceptionFeatures:
         self.batch_size = batch_size
 
     @torch.no_grad()
-    def __call__(self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Features:
+    def __call__(
+        self, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0), progress: bool = False
+    ) -> Features:
         x = torch.as_tensor(x)
         if x.ndim != 4 or x.shape[1] not in (1, 3):
             raise DataError(f"Inception-v3 features need images (N, 1 or 3, H, W), got {tuple(x.shape)}")
         x = _checked_images(x, tuple(x.shape[1:]), value_range, "the Inception-v3 network")
-        feats, logits = [], []
-        for a in range(0, x.shape[0], self.batch_size):
-            xb = (x[a : a + self.batch_size] * 255).round().clamp(0, 255).to(torch.uint8)
-            if xb.shape[1] == 1:
-                xb = xb.repeat(1, 3, 1, 1)
-            f, lg = self.net(xb)
-            feats.append(f.float())
-            logits.append(lg.float())
-        return Features(torch.cat(feats), torch.cat(logits), self.name)
+
+        def batch(xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            xb = (xb * 255).round().clamp(0, 255).to(torch.uint8)
+            return self.net(xb.repeat(1, 3, 1, 1) if xb.shape[1] == 1 else xb)
+
+        return _batched(batch, x, self.batch_size, self.name, progress)
 
 
 class CallableFeatures:
@@ -330,14 +347,35 @@ def feature_extractor(spec: Any = "auto", sample_shape: tuple[int, ...] | None =
     raise ConfigError(f"cannot use {spec!r} as a feature extractor; pass a name, an extractor or a function")
 
 
+def _run(ext: Any, x: torch.Tensor, value_range: tuple[float, float], progress: bool) -> Features:
+    """``ext(x, value_range)``, with progress over the batches where the extractor reports it (genlab's own),
+    else one final line."""
+    if not progress:
+        return ext(x, value_range)
+    try:
+        reports = "progress" in inspect.signature(ext.__call__).parameters
+    except (TypeError, ValueError):  # a callable without a signature
+        reports = False
+    if reports:
+        return ext(x, value_range, progress=True)
+    with Progress(x.shape[0], f"features ({getattr(ext, 'name', 'custom')})", unit="image") as p:
+        out = ext(x, value_range)
+        p.update(x.shape[0])
+    return out
+
+
 def extract_features(
-    x: torch.Tensor, extractor: Any = "auto", value_range: tuple[float, float] = (0.0, 1.0)
+    x: torch.Tensor, extractor: Any = "auto", value_range: tuple[float, float] = (0.0, 1.0), progress: bool = False
 ) -> Features:
-    """Stage 1 of the metrics: the features of samples ``x`` (an :class:`Features` passes through)."""
+    """Stage 1 of the metrics: the features of samples ``x`` (an :class:`Features` passes through).
+
+    With ``progress``, the images done, the rate and the ETA are shown on standard error (see
+    :mod:`genlab.progress`).
+    """
     if isinstance(x, Features):
         return x
     x = torch.as_tensor(x)
-    return feature_extractor(extractor, tuple(x.shape[1:]))(x, value_range)
+    return _run(feature_extractor(extractor, tuple(x.shape[1:])), x, value_range, progress)
 
 
 def data_digest(x: torch.Tensor) -> str:
@@ -359,22 +397,25 @@ def dataset_features(
     label: str = "data",
     value_range: tuple[float, float] = (0.0, 1.0),
     cache: bool = True,
+    progress: bool = False,
 ) -> Features:
     """:func:`extract_features` of a data set, cached on disk (``<cache>/features``) under its ``label`` (e.g.
-    ``"mnist-test"``), the extractor's digest and the data's digest; a changed network or data set misses."""
+    ``"mnist-test"``), the extractor's digest and the data's digest; a changed network or data set misses.
+    ``progress`` shows the extraction (or says the features came from the cache) on standard error."""
     x = torch.as_tensor(x)
     ext = feature_extractor(extractor, tuple(x.shape[1:]))
     if not cache or not getattr(ext, "digest", ""):
-        return ext(x, value_range)
+        return _run(ext, x, value_range, progress)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
     path = features_cache_dir() / f"{ext.name}-{ext.digest[:12]}" / f"{safe}-{data_digest(x)[:16]}.safetensors"
     if path.is_file():
         try:
             t = load_file(str(path))
+            note(f"features ({ext.name}) of {label}: {x.shape[0]} images from the cache", enabled=progress)
             return Features(t["features"], t.get("logits"), ext.name)
         except (SafetensorError, KeyError, OSError):
             pass  # a damaged cache entry is recomputed and replaced
-    feats = ext(x, value_range)
+    feats = _run(ext, x, value_range, progress)
     tensors = {"features": feats.features.contiguous()}
     if feats.logits is not None:
         tensors["logits"] = feats.logits.contiguous()

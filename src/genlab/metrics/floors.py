@@ -44,12 +44,13 @@ def metric_floors(
     kid_subset_size: int = 1000,
     seed: int = 0,
     cache: bool = True,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """FID / KID between the train and test splits of ``dataset`` and between two halves of its test split.
 
     Returns ``{"dataset", "extractor", "train_vs_test": {...}, "test_halves": {...}}`` with ``fid``, ``kid``,
     ``kid_std`` and the sample sizes ``n`` of each pair. Cached under ``<cache>/features/floors`` by the
-    extractor's and the data's digests.
+    extractor's and the data's digests. ``progress`` reports the feature extraction on standard error.
     """
     from ..data import load  # data sits below metrics; imported here to keep `import genlab.metrics` light
 
@@ -65,8 +66,8 @@ def metric_floors(
         except (json.JSONDecodeError, OSError):
             pass
     vr = train.info.value_range
-    ftr = dataset_features(train.x, ext, label=f"{dataset}-train", value_range=vr, cache=cache)
-    fte = dataset_features(test.x, ext, label=f"{dataset}-test", value_range=vr, cache=cache)
+    ftr = dataset_features(train.x, ext, label=f"{dataset}-train", value_range=vr, cache=cache, progress=progress)
+    fte = dataset_features(test.x, ext, label=f"{dataset}-test", value_range=vr, cache=cache, progress=progress)
     perm = torch.randperm(len(fte), generator=torch.Generator().manual_seed(seed))
     half = len(perm) // 2
     out = {

@@ -29,7 +29,10 @@ from typing import Any, Protocol
 import torch
 
 from ..errors import ConfigError, DataError
+from ..progress import Progress, note
 
+#: AIS reports its progress every this many inverse temperatures (a step costs ~0.1-1 ms: no visible overhead)
+PROGRESS_STRIDE = 250
 #: inverse temperatures of Salakhutdinov & Murray (2008): 500 in [0, 0.5), 4,000 in [0.5, 0.9), 10,000 in [0.9, 1]
 DEFAULT_SCHEDULE = ((0.5, 500), (0.9, 4_000), (1.0, 10_000))
 
@@ -109,6 +112,7 @@ def ais(
     n_runs: int = 100,
     betas: int | Sequence[float] | torch.Tensor = 14_500,
     generator: torch.Generator | None = None,
+    progress: bool = False,
 ) -> AISResult:
     """Annealed importance sampling (Neal 2001) along ``path`` with ``n_runs`` independent runs.
 
@@ -118,6 +122,8 @@ def ais(
         betas: the number of intermediate distributions (spaced by :func:`default_betas`) or the inverse
             temperatures themselves, increasing from 0 to 1.
         generator: the random source (default seeded 0).
+        progress: show the temperatures done, the rate, the ETA and the running estimate of
+            ``log Z_beta`` on standard error (updated every :data:`PROGRESS_STRIDE` temperatures).
     """
     if n_runs < 1:
         raise ConfigError(f"n_runs must be >= 1, got {n_runs}")
@@ -128,11 +134,22 @@ def ais(
     bl = b.tolist()
     x = path.sample_base(n_runs, gen)
     log_w = torch.zeros(n_runs, dtype=torch.float64)
-    for prev, beta in itertools.pairwise(bl):
-        delta, x = path.step(x, prev, beta, gen)
-        log_w += delta
     base = float(path.log_base_partition())
-    return _result(log_w, base, len(bl) - 1)
+    n_betas = len(bl) - 1
+    stride = PROGRESS_STRIDE
+    with Progress(n_betas, f"AIS ({n_runs} runs)", unit="beta", enabled=progress) as p:
+        beta = 0.0
+        # log Z_beta of the distribution reached so far: base + log mean(w), computed only when a line is due
+        p.set_postfix(
+            lambda: f"beta {beta:.4f}  log Z_beta {base + float(torch.logsumexp(log_w, 0)) - math.log(n_runs):.4f}"
+        )
+        for i, (prev, beta) in enumerate(itertools.pairwise(bl), 1):  # beta is read by the postfix
+            delta, x = path.step(x, prev, beta, gen)
+            log_w += delta
+            if i % stride == 0:
+                p.update(stride)
+        p.update(n_betas % stride)
+    return _result(log_w, base, n_betas)
 
 
 def _result(log_w: torch.Tensor, base: float, n_betas: int) -> AISResult:
@@ -152,15 +169,17 @@ def log_partition(
     n_runs: int = 100,
     betas: int | Sequence[float] | torch.Tensor = 14_500,
     generator: torch.Generator | None = None,
+    progress: bool = False,
     **path_options: Any,
 ) -> AISResult:
     """AIS estimate of ``model``'s ``log Z`` (RBMs, and the models built on them), with a +-3 sigma interval.
 
     ``path_options`` go to ``model.annealing_path`` (for an RBM ``base_bias``: the base model's visible biases).
+    ``progress`` shows the annealing on standard error.
     """
     if not hasattr(model, "annealing_path"):
         raise ConfigError(f"{type(model).__name__} has no annealing path: AIS applies to RBMs, DBNs and DBMs")
-    return ais(model.annealing_path(**path_options), n_runs=n_runs, betas=betas, generator=generator)
+    return ais(model.annealing_path(**path_options), n_runs=n_runs, betas=betas, generator=generator, progress=progress)
 
 
 @dataclass(frozen=True)
@@ -225,6 +244,7 @@ def log_likelihood(
     generator: torch.Generator | None = None,
     batch_size: int = 10_000,
     labels: torch.Tensor | None = None,
+    progress: bool = False,
     **path_options: Any,
 ) -> LogLikelihood:
     """Mean ``log p(x)`` of the samples ``x`` under ``model`` by the estimator it supports.
@@ -239,6 +259,8 @@ def log_likelihood(
         generator: the random source (default seeded 0).
         batch_size: samples per ``log_prob`` call.
         labels: the classes of ``x`` for a conditional model (then the value is ``log p(x | y)``).
+        progress: say which estimator runs and show its progress (AIS temperatures, samples evaluated) on
+            standard error.
         **path_options: for ``"ais"``, options of the model's annealing path (``base_bias``, ``anneal``).
     """
     if method not in METHODS:
@@ -264,8 +286,13 @@ def log_likelihood(
         raise ConfigError(f"{name} supports method={native!r} (or 'auto'), not {method!r}")
     est = None
     options: dict[str, Any] = {}
+    note(
+        f"log-likelihood of {x.shape[0]} samples under the {name}: {method}"
+        + (" (log Z by annealed importance sampling first)" if method == "ais" else ""),
+        enabled=progress,
+    )
     if method == "ais":
-        est = log_partition(model, n_runs=n_runs, betas=betas, generator=gen, **path_options)
+        est = log_partition(model, n_runs=n_runs, betas=betas, generator=gen, progress=progress, **path_options)
         log_z = 0.0
         options = {"n_runs": n_runs, "n_betas": est.n_betas}
 
@@ -278,12 +305,14 @@ def log_likelihood(
 
     if labels is not None and len(labels) != len(x):
         raise DataError(f"{len(x)} samples but {len(labels)} labels; pass one label per sample")
-    values = torch.cat(
-        [
-            chunk(x[a : a + batch_size], None if labels is None else labels[a : a + batch_size]).double().reshape(-1)
-            for a in range(0, x.shape[0], batch_size)
-        ]
-    )
+    parts = []
+    what = f"log-likelihood ({method}{f', k={k}' if method == 'iwae' else ''})"
+    with Progress(x.shape[0], what, unit="sample", enabled=progress) as p:
+        for a in range(0, x.shape[0], batch_size):
+            xb = x[a : a + batch_size]
+            parts.append(chunk(xb, None if labels is None else labels[a : a + batch_size]).double().reshape(-1))
+            p.update(xb.shape[0])
+    values = torch.cat(parts)
     n = values.numel()
     mean = float(values.mean())
     stderr = float(values.std(unbiased=True)) / math.sqrt(n) if n > 1 else 0.0

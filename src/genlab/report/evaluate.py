@@ -55,6 +55,7 @@ from ..metrics import (
 )
 from ..metrics.likelihood import base_bias_from_data
 from ..models.autoencoders.latent import project_2d
+from ..progress import Progress, format_seconds, note
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "dc", "classes", "modes", "recon", "ll", "predictive")
 RUN_FILE = "run.json"
@@ -106,10 +107,14 @@ def _default_metrics(model, train: Dataset, extractor) -> list[str]:
     return names
 
 
-def _sample(model, n: int, seed: int, chunk: int = 1000) -> torch.Tensor:
+def _sample(model, n: int, seed: int, chunk: int = 1000, progress: bool = False) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        return torch.cat([model.sample(min(chunk, n - a), generator=gen).float() for a in range(0, n, chunk)])
+    parts = []
+    with torch.no_grad(), Progress(n, f"sampling ({model.registry_name})", unit="sample", enabled=progress) as p:
+        for a in range(0, n, chunk):
+            parts.append(model.sample(min(chunk, n - a), generator=gen).float())
+            p.update(parts[-1].shape[0])
+    return torch.cat(parts)
 
 
 def _binary_model(model, run: dict[str, Any] | None) -> bool:
@@ -142,6 +147,7 @@ def evaluate_run(
     ll_k: int = 500,
     ll_betas: int = 5000,
     pictures: bool = True,
+    progress: bool = True,
 ) -> Evaluation:
     """Compute the metrics of the model in ``run`` (a run directory, or a model directory with ``data``).
 
@@ -155,6 +161,8 @@ def evaluate_run(
         floors: also compute the FID / KID floors of the data set (named data sets only).
         ll_samples, ll_k, ll_betas: the likelihood: reference samples evaluated, IWAE draws, AIS temperatures.
         pictures: gather the report's pictures (PNG bytes).
+        progress: say on standard error which stage runs (sampling, features, each metric, floors, pictures),
+            with the progress of the long ones (see :mod:`genlab.progress`).
     """
     t0 = time.perf_counter()
     path = Path(run)
@@ -193,8 +201,25 @@ def evaluate_run(
     if n < 2:
         raise ConfigError(f"-n must be at least 2, got {n}")
     if not model.generative:
+        note(f"evaluate: predictive metrics of the {model.registry_name} on {name}", enabled=progress)
         return _evaluate_predictive(model, path, info, name, options, ref, ref_split, n, seed, t0, pictures)
-    fake = _sample(model, n, seed)
+    feature_metrics = {"fid", "kid", "is", "pr", "dc", "classes"} & set(chosen)
+    floors_due = bool(floors and ({"fid", "kid"} & set(chosen)) and isinstance(ext, DomainFeatures))
+    n_stages = 1 + bool(feature_metrics) + len(chosen) + floors_due + bool(pictures)
+    done = 0
+
+    def stage(what: str) -> None:
+        nonlocal done
+        done += 1
+        note(f"evaluate [{done}/{n_stages}] {what}", enabled=progress)
+
+    note(
+        f"evaluate: the {model.registry_name} in {path} on {name} ({ref_split} split, {len(ref)} references): "
+        f"{', '.join(chosen)}",
+        enabled=progress,
+    )
+    stage(f"sampling {n} samples")
+    fake = _sample(model, n, seed, progress=progress)
     if not torch.isfinite(fake).all():
         raise DataError(f"the {model.registry_name} drew NaN or Inf samples; it cannot be evaluated")
     clipped = 0.0
@@ -204,32 +229,41 @@ def evaluate_run(
         clipped = float(((fake < vr[0]) | (fake > vr[1])).double().mean())
         fake = fake.clamp(vr[0], vr[1])
     out: dict[str, Any] = {}
-    feature_metrics = {"fid", "kid", "is", "pr", "dc", "classes"} & set(chosen)
     if feature_metrics:
-        real_f = dataset_features(ref.x, ext, label=f"{name}-{ref_split}", value_range=vr)
-        fake_f = extract_features(fake, ext, vr)
+        stage(f"features ({getattr(ext, 'name', 'custom')}) of the {len(ref)} references and the {n} samples")
+        real_f = dataset_features(ref.x, ext, label=f"{name}-{ref_split}", value_range=vr, progress=progress)
+        fake_f = extract_features(fake, ext, vr, progress=progress)
         if "fid" in chosen:
+            stage("fid")
             out["fid"] = fid(real=real_f, fake=fake_f).as_dict()
         if "kid" in chosen:
+            stage("kid")
             out["kid"] = kid(real=real_f, fake=fake_f, seed=seed).as_dict()
         if "is" in chosen:
+            stage("is (inception score)")
             out["is"] = inception_score(fake_f).as_dict()
             out["is"]["data"] = inception_score(real_f).mean
         if "pr" in chosen:
+            stage("pr (precision / recall)")
             out["pr"] = precision_recall(real=real_f, fake=fake_f).as_dict()
         if "dc" in chosen:
+            stage("dc (density / coverage)")
             out["dc"] = density_coverage(real=real_f, fake=fake_f).as_dict()
         if "classes" in chosen:
+            stage("classes (class histogram)")
             labels_ok = ref.y is not None and bool((ref.y >= 0).all())
             out["classes"] = class_distribution(fake_f, ref.y if labels_ok else real_f).as_dict()
     if "modes" in chosen:
+        stage("modes (mode coverage)")
         out["modes"] = mode_coverage(fake, train.centers, float(train.extras["std"])).as_dict()
     if "recon" in chosen:
+        stage("recon (reconstruction errors)")
         x = ref.x[:n]
         rec = _reconstruct(model, x, ref.y[:n] if ref.y is not None else None)
         out["recon"] = {**reconstruction_metrics(x, rec, vr), "n": len(x)}
     binarized = False
     if "ll" in chosen:
+        stage("ll (log-likelihood)")
         x = ref.x[:ll_samples]
         binarized = _binary_model(model, info) and vr == (0.0, 1.0)
         if binarized:
@@ -250,6 +284,7 @@ def evaluate_run(
                 betas=ll_betas,
                 labels=labels,
                 generator=torch.Generator().manual_seed(seed),
+                progress=progress,
                 **path_options,
             )
             out["ll"] = {**ll.as_dict(), "binarized": binarized}
@@ -273,17 +308,22 @@ def evaluate_run(
     }
     # floors with genlab's own networks (seconds); with Inception-v3 they would featurize the whole data set at
     # 299x299 on the CPU, so they are left to metric_floors(..., extractor="inception") on request
-    if floors and ({"fid", "kid"} & set(chosen)) and isinstance(ext, DomainFeatures):
+    if floors_due:
+        stage(f"floors: fid / kid of the {name} train split against its test split (cached after the first time)")
         try:
             results["floors"] = metric_floors(
                 name,
                 ext,
                 data_options={k: v for k, v in options.items() if k not in ("split", "n_labels", "label_seed")},
+                progress=progress,
             )
         except DataError:
             results["floors"] = None  # a data set without a test split has no train-vs-test floor
+    if pictures:
+        stage("pictures")
     pics = _pictures(model, path, train, ref, fake, vr, seed) if pictures else {}
     results["seconds"] = round(time.perf_counter() - t0, 2)
+    note(f"evaluate: done in {format_seconds(results['seconds'])}", enabled=progress)
     return Evaluation(_finite(results), pics)
 
 

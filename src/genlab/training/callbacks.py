@@ -61,20 +61,34 @@ class MetricsHistory(Callback):
     """Per-epoch metrics kept in memory (``rows``) and written to ``run_dir/metrics.csv`` after every epoch.
 
     Each row holds ``epoch``, ``step``, ``time`` (seconds of training so far) and the epoch means of every
-    metric the model returned (plus ``val_*`` metrics when there is validation data).
+    metric the model returned (plus ``val_*`` metrics when there is validation data). A run that stops inside
+    an epoch (time budget, max_steps) also gets a last row for the steps of that unfinished epoch, with a
+    fractional ``epoch`` (``partial``; it is not checkpointed: a resumed run replaces it by the whole epoch).
     """
 
     state_key = "history"
 
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
+        self.partial: dict[str, float] | None = None
 
     def reset(self) -> None:
         self.rows = []
+        self.partial = None
+
+    @property
+    def all_rows(self) -> list[dict[str, float]]:
+        """``rows`` and, after a stop inside an epoch, the row of that unfinished epoch."""
+        return [*self.rows, self.partial] if self.partial is not None else list(self.rows)
 
     def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         self.rows.append({"epoch": trainer.epoch, "step": trainer.step, "time": round(trainer.elapsed, 3), **metrics})
         if trainer.run_dir is not None:
+            self.write_csv(trainer.run_dir / "metrics.csv")
+
+    def on_fit_end(self, trainer: Trainer, model: GenerativeModel) -> None:
+        self.partial = None if trainer.failed else trainer.partial_epoch()
+        if self.partial is not None and trainer.run_dir is not None:
             self.write_csv(trainer.run_dir / "metrics.csv")
 
     def column(self, key: str) -> list[float]:
@@ -82,13 +96,14 @@ class MetricsHistory(Callback):
         return [r[key] for r in self.rows if key in r]
 
     def write_csv(self, path: Path) -> None:
+        rows = self.all_rows
         keys: list[str] = []
-        for r in self.rows:
+        for r in rows:
             keys.extend(k for k in r if k not in keys)
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self.rows)
+        writer.writerows(rows)
         fileutil.write_text(path, buf.getvalue())
 
     def state_dict(self) -> dict[str, Any]:
@@ -99,52 +114,93 @@ class MetricsHistory(Callback):
 
 
 class ProgressBar(Callback):
-    """A progress bar with the running loss and the ETA on a terminal; one line per epoch otherwise.
+    """Training progress on standard error (see :mod:`genlab.progress`): a tqdm bar on a terminal, lines elsewhere.
+
+    On a terminal the bar shows step/total, the rate, the ETA, the epoch and the running mean over the epoch so
+    far of every metric the step returns. Off a terminal it writes a line at least every ``interval`` seconds
+    within an epoch (step i/total, rate, elapsed, ETA, epoch, running means) and one summary line per epoch
+    (``epoch 2/5  step 40  loss 0.31  [12.0s, ETA 18s]``); a run that stops inside an epoch ends with a final
+    line. A resumed run counts from the step it resumed at.
 
     Args:
         stream: where to write (standard error by default).
         force_bar: ``True``/``False`` to force the bar on/off; ``None`` uses a bar on a terminal only.
+        refresh_seconds: seconds between two redraws of the bar.
+        interval: seconds between two lines within an epoch off a terminal (``None``: ``$GENLAB_PROGRESS_SECONDS``
+            or 10; ``0``: a line every step).
+        desc: the label (default the model's registry name).
+        epoch_lines: write the per-epoch summary off a terminal (off for step-bounded runs such as the GAN lab).
+        clock: the time source of the line cadence (``time.monotonic``; tests pass a fake one).
     """
 
-    def __init__(self, stream: Any = None, force_bar: bool | None = None, refresh_seconds: float = 0.25) -> None:
+    #: set by :func:`~genlab.training.layerwise.pretrain_layerwise` for each stage, e.g. ``"stage 2/3"``
+    stage: str | None = None
+
+    def __init__(
+        self,
+        stream: Any = None,
+        force_bar: bool | None = None,
+        refresh_seconds: float = 0.25,
+        interval: float | None = None,
+        desc: str | None = None,
+        epoch_lines: bool = True,
+        clock: Any = None,
+    ) -> None:
         self.stream = stream
         self.force_bar = force_bar
         self.refresh = refresh_seconds
-        self._bar = None
-        self._last = 0.0
-        self._loss_ema: float | None = None
+        self.interval = interval
+        self.desc = desc
+        self.epoch_lines = epoch_lines
+        self.clock = clock
+        self._progress = None
+        self._trainer: Trainer | None = None
+        self._sums: dict[str, float] = {}
+        self._count = 0
 
     def _out(self):
         return self.stream if self.stream is not None else sys.stderr
 
     def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
-        use_bar = self.force_bar if self.force_bar is not None else self._out().isatty()
+        from ..progress import Progress
+
+        name = self.desc or model.registry_name or "train"
+        self._trainer = trainer
+        self._sums, self._count = {}, 0
+        self._last_epoch: tuple[int, dict[str, float]] | None = None
         self._start_step = trainer.step
         self._t0 = time.perf_counter()
-        if use_bar:
-            from tqdm.auto import tqdm
+        self._progress = Progress(
+            trainer.total_steps,
+            f"{name} {self.stage}" if self.stage else name,
+            unit="step",
+            stream=self._out(),
+            bar=self.force_bar,
+            interval=self.interval,
+            refresh=self.refresh,
+            initial=trainer.step,
+            clock=self.clock,
+            final=False,
+        )
+        self._progress.set_postfix(self._postfix)  # called only when a line or a redraw is due
 
-            self._bar = tqdm(
-                total=trainer.total_steps,
-                initial=trainer.step,
-                file=self._out(),
-                unit="step",
-                dynamic_ncols=True,
-                leave=True,
-                desc=model.registry_name or "train",
-            )
+    def _postfix(self) -> str:
+        t = self._trainer
+        if self._count == 0 and self._last_epoch is not None:  # between epochs: the epoch that just ended
+            e, means = self._last_epoch
+        else:
+            n = max(self._count, 1)
+            e, means = t.epoch + 1, {k: v / n for k, v in self._sums.items()}
+        bounded = t.max_steps is None or t.max_steps >= t.epochs * t.steps_per_epoch
+        epoch = f"epoch {e}/{t.epochs}" if bounded else f"epoch {e}"
+        return "  ".join([epoch, *(f"{k} {v:.4g}" for k, v in means.items())])
 
     def on_step_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
-        loss = metrics["loss"]
-        self._loss_ema = loss if self._loss_ema is None else 0.95 * self._loss_ema + 0.05 * loss
-        if self._bar is not None:
-            self._bar.update(1)
-            now = time.perf_counter()
-            if now - self._last > self.refresh:
-                self._last = now
-                self._bar.set_postfix_str(
-                    f"epoch {trainer.epoch + 1}/{trainer.epochs} loss {self._loss_ema:.4g}", refresh=False
-                )
+        sums = self._sums
+        for k, v in metrics.items():
+            sums[k] = sums.get(k, 0.0) + v
+        self._count += 1
+        self._progress.update(1)
 
     def eta(self, trainer: Trainer) -> float:
         done = trainer.step - self._start_step
@@ -154,20 +210,24 @@ class ProgressBar(Callback):
         return rate * max(trainer.total_steps - trainer.step, 0)
 
     def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
-        if self._bar is not None:
+        self._sums, self._count = {}, 0
+        self._last_epoch = (trainer.epoch, metrics)
+        if self._progress.on_terminal or not self.epoch_lines:
             return
         shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-        print(
-            f"epoch {trainer.epoch}/{trainer.epochs}  step {trainer.step}  {shown}  "
+        stage = f"{self.stage}  " if self.stage else ""
+        self._progress.write(
+            f"{stage}epoch {trainer.epoch}/{trainer.epochs}  step {trainer.step}  {shown}  "
             f"[{trainer.elapsed:.1f}s, ETA {self.eta(trainer):.0f}s]",
-            file=self._out(),
-            flush=True,
+            reset_timer=True,
         )
 
     def on_fit_end(self, trainer: Trainer, model: GenerativeModel) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        if self._progress is not None:
+            # off a terminal: a final line when steps ran after the last epoch line (a stop inside an epoch)
+            ran = self._count > 0 or not self.epoch_lines
+            self._progress.close(final=ran and not trainer.failed and trainer.step > self._start_step)
+            self._progress = None
 
 
 class Checkpoint(Callback):

@@ -3,6 +3,10 @@
 Files are ``step-<step>.ckpt`` in the run's ``checkpoints/`` folder, written through
 :func:`torch.save` to a temporary name and renamed, and read back with ``weights_only=True`` (tensors,
 numbers, strings, lists and dicts only: no arbitrary objects are ever unpickled).
+
+Symbolic links are not followed out of the run: a checkpoint file may only be a link to a file in its own
+``checkpoints/`` folder, and that folder may only be a link to a folder inside the run directory; anything
+else is refused with a :class:`~genlab.errors.ModelFileError` when a checkpoint is looked for or read.
 """
 
 from __future__ import annotations
@@ -50,16 +54,26 @@ def list_checkpoints(directory: Path) -> list[Path]:
 
 
 def latest(directory: Path) -> Path | None:
-    """The newest complete checkpoint in ``directory``, or ``None``."""
+    """The newest complete checkpoint in ``directory``, or ``None``.
+
+    Raises:
+        ModelFileError: ``directory`` is a symbolic link out of the run directory that holds it.
+    """
+    directory = Path(directory)
+    _refuse_escaping_link(directory, directory.parent, "checkpoint folder")
     files = list_checkpoints(directory)
     return files[-1] if files else None
 
 
 def read(path: Path) -> dict[str, Any]:
-    """Load a checkpoint on the CPU; :class:`ModelFileError` if it is missing, corrupt or from a newer genlab."""
+    """Load a checkpoint on the CPU; :class:`ModelFileError` if it is missing, not a regular file, a symbolic
+    link out of its folder, corrupt or from a newer genlab."""
     path = Path(path)
-    if not path.is_file():
+    _refuse_escaping_link(path, path.parent, "checkpoint")
+    if not path.exists():
         raise ModelFileError(f"checkpoint {path} does not exist")
+    if not path.is_file():  # a directory, or a FIFO / device that torch.load would block on
+        raise ModelFileError(f"checkpoint {path} is not a regular file; resume from a checkpoint genlab wrote")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
@@ -73,3 +87,12 @@ def read(path: Path) -> dict[str, Any]:
             f"this genlab reads format {FORMAT_VERSION}"
         )
     return state
+
+
+def _refuse_escaping_link(path: Path, root: Path, what: str) -> None:
+    where = fileutil.link_outside(path, root)
+    if where is not None:
+        raise ModelFileError(
+            f"{what} {path} is a symbolic link to {where}, outside {root}; genlab does not follow links out of "
+            "a run directory: copy the file into the directory instead (a link within it is fine)"
+        )

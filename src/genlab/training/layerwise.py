@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..models.base import GenerativeModel
-from .callbacks import Callback, MetricsHistory
+from .callbacks import Callback, MetricsHistory, ProgressBar
 from .trainer import Trainer
 
 
@@ -28,6 +28,7 @@ def pretrain_layerwise(
     batch_size: int = 128,
     seed: int = 0,
     callbacks: Callable[[int], Sequence[Callback]] | None = None,
+    progress: bool = False,
     **trainer_kwargs: Any,
 ) -> list[MetricsHistory]:
     """Train each layer of ``model`` in turn for ``epochs`` epochs; return one metrics history per stage.
@@ -38,22 +39,26 @@ def pretrain_layerwise(
         epochs: epochs per stage.
         batch_size: samples per step.
         seed: stage ``i`` trains with seed ``seed + i``.
-        callbacks: ``stage -> callbacks`` for that stage's trainer (e.g. a progress bar).
+        callbacks: ``stage -> callbacks`` for that stage's trainer (e.g. a progress bar). A
+            :class:`~genlab.training.ProgressBar` among them is labelled with the stage (``stage 2/3``).
+        progress: add a progress bar to every stage (unless ``callbacks`` already gives one).
         **trainer_kwargs: passed to every stage's :class:`Trainer` (e.g. ``batch_transform``).
     """
     if not supports_layerwise(model):
         raise ConfigError(f"{model.registry_name or type(model).__name__} has no layer-wise stages")
     histories = []
+    n_stages = model.n_stages
     try:
-        for stage in range(model.n_stages):
+        for stage in range(n_stages):
             model.set_stage(stage)
-            trainer = Trainer(
-                epochs=epochs,
-                batch_size=batch_size,
-                seed=seed + stage,
-                callbacks=list(callbacks(stage)) if callbacks else [],
-                **trainer_kwargs,
-            )
+            cbs = list(callbacks(stage)) if callbacks else []
+            bars = [cb for cb in cbs if isinstance(cb, ProgressBar)]
+            if progress and not bars:
+                bars.append(ProgressBar())
+                cbs.append(bars[-1])
+            for bar in bars:
+                bar.stage = f"stage {stage + 1}/{n_stages}"
+            trainer = Trainer(epochs=epochs, batch_size=batch_size, seed=seed + stage, callbacks=cbs, **trainer_kwargs)
             trainer.fit(model, data)
             histories.append(trainer.history)
     finally:

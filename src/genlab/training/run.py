@@ -19,6 +19,7 @@ continues the run from its newest checkpoint with the settings recorded in ``run
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as _dt
 import json
 import os
@@ -48,7 +49,9 @@ from .callbacks import (
     TensorBoard,
     TimeBudget,
 )
+from . import checkpoint as ckpt
 from .layerwise import pretrain_layerwise, supports_layerwise
+from .lock import run_lock
 from .monitors import ModeCollapseMonitor
 from .trainer import Trainer
 
@@ -84,6 +87,37 @@ class TrainSettings:
     tensorboard: bool = False
     lr_schedule: str | None = None  # "kind[:final[:warmup]]", e.g. "cosine:0.05"
     mode_monitor: bool = True  # GANs on labelled or toy data: log modes/classes covered, warn on collapse
+
+
+def _holding_run_lock(fn):
+    """Run ``fn`` (:func:`train`) holding the lock of its ``out`` directory, if it has one."""
+
+    @functools.wraps(fn)
+    def locked(*args: Any, out: str | Path | None = None, **kwargs: Any) -> RunResult:
+        if out is None:
+            return fn(*args, out=None, **kwargs)
+        with run_lock(out):  # held for the whole run: a second process with the same out fails at once
+            return fn(*args, out=out, **kwargs)
+
+    return locked
+
+
+class _ResumeNotice(Callback):
+    """Says where a resumed run starts, and that there is nothing to do when its target is already reached."""
+
+    def on_fit_start(self, trainer: Trainer, model: GenerativeModel) -> None:
+        where = f"step {trainer.step} (epoch {trainer.epoch} of {trainer.epochs} done)"
+        limit = trainer.max_steps is not None and trainer.step >= trainer.max_steps
+        if trainer.epoch >= trainer.epochs or limit:
+            target = f"max_steps={trainer.max_steps}" if limit else f"epochs={trainer.epochs}"
+            more = "--max-steps" if limit else "--epochs"
+            print(
+                f"{trainer.run_dir} already reached its target ({target}) at {where}: nothing to train; "
+                f"pass a larger {more} to continue it",
+                file=sys.stderr,
+            )
+        else:
+            print(f"resuming {trainer.run_dir} from {trainer.last_checkpoint.name}: {where}", file=sys.stderr)
 
 
 def default_run_dir(model_name: str, data_name: str, base: str | Path = "runs") -> Path:
@@ -161,6 +195,7 @@ def _build_config(entry, config: BaseConfig | dict | str | Path | None, override
     return cfg
 
 
+@_holding_run_lock
 def train(
     model: str | GenerativeModel,
     data: str | Path | Dataset | None = None,
@@ -184,7 +219,8 @@ def train(
             ``None`` means ``"digits"`` (or, when resuming, the run's recorded data).
         out: the run directory; ``None`` keeps everything in memory.
         overwrite: replace an existing ``out`` (otherwise an existing directory is an error).
-        resume: continue the run in ``out`` from its newest checkpoint, with its recorded settings.
+        resume: continue the run in ``out`` from its newest checkpoint, with its recorded settings; a run that
+            failed or was killed before its first checkpoint starts again from step 0 with those settings.
         config: a config object, dict, or JSON file for the model (ignored for a built model).
         overrides: ``key=value`` strings or a dict applied on top of ``config``.
         data_options: options for :func:`genlab.data.load` (``split``, ``scale``, ``binarize``...).
@@ -194,6 +230,10 @@ def train(
         **settings: fields of :class:`TrainSettings` (epochs, batch_size, seed, max_steps, batch_transform,
             val_fraction, checkpoint_every_steps, checkpoint_every_epochs, sample_every, early_stopping,
             time_budget, tensorboard, lr_schedule).
+
+    Raises:
+        RunLockedError: another process is training into the same ``out``.
+        RunExistsError: ``out`` exists and neither ``overwrite`` nor ``resume`` was asked for.
     """
     unknown = set(settings) - set(TrainSettings.__dataclass_fields__)
     if unknown:
@@ -204,6 +244,7 @@ def train(
     data_name = data.info.name if isinstance(data, Dataset) else (str(data) if data is not None else None)
     data_spec: dict[str, Any] = {"name": data_name or "digits", "options": dict(data_options or {})}
     recorded: dict[str, Any] | None = None
+    from_checkpoint = False  # resume from a checkpoint (a resumed run with none starts from step 0)
     if resume:
         if run_dir is None:
             raise TrainingError("resume needs the run directory (out=...)")
@@ -228,6 +269,13 @@ def train(
                 )
             merged[key] = value
         settings = merged
+        from_checkpoint = ckpt.latest(run_dir / "checkpoints") is not None
+        if not from_checkpoint and progress:
+            print(
+                f"{run_dir} has no checkpoint (the run stopped before its first one): starting it again from step 0 "
+                "with its recorded settings",
+                file=sys.stderr,
+            )
         if recorded.get("validation") == "given" and val_data is None:
             raise TrainingError(
                 f"{run_dir} was validated on data passed from Python; pass the same val_data to resume it"
@@ -261,6 +309,8 @@ def train(
         dataset, val = dataset.split(st.val_fraction, generator=torch.Generator().manual_seed(st.seed + 17))
 
     cbs: list[Callback] = []
+    if from_checkpoint and progress:
+        cbs.append(_ResumeNotice())
     if progress:
         cbs.append(ProgressBar())
     if run_dir is not None:
@@ -313,21 +363,21 @@ def train(
         fileutil.write_json(run_dir / RUN_FILE, run_info)
     try:
         pretrain_epochs = getattr(net.config, "pretrain_epochs", 0)
-        if pretrain_epochs and not resume and supports_layerwise(net):
+        if pretrain_epochs and not from_checkpoint and supports_layerwise(net):
             histories = pretrain_layerwise(
                 net,
                 dataset,
                 epochs=pretrain_epochs,
                 batch_size=st.batch_size,
                 seed=st.seed,
-                callbacks=(lambda stage: [ProgressBar()]) if progress else None,
+                progress=progress,
                 batch_transform=st.batch_transform,
             )
             run_info["pretraining"] = [
                 {"stage": i, "epochs": pretrain_epochs, "final_loss": h.rows[-1]["loss"] if h.rows else None}
                 for i, h in enumerate(histories)
             ]
-        trainer.fit(net, dataset, val_data=val, resume=resume)
+        trainer.fit(net, dataset, val_data=val, resume=from_checkpoint)
     except BaseException as exc:
         if replaced is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -349,7 +399,7 @@ def train(
             epochs_done=trainer.epoch,
             train_seconds=round(trainer.elapsed, 2),
             finished=_dt.datetime.now().isoformat(timespec="seconds"),
-            final_metrics=trainer.history.rows[-1] if trainer.history.rows else None,
+            final_metrics=(trainer.history.all_rows or [None])[-1],
         )
         fileutil.write_json(run_dir / RUN_FILE, run_info)
     return result
@@ -383,9 +433,9 @@ def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, s
             pictures = model.pictures(generator=torch.Generator().manual_seed(trainer.seed))
         for name, (images, nrow) in pictures.items():
             files[name] = plotting.save_image_grid(images, run_dir / f"{name}.png", nrow=nrow, value_range=(0.0, 1.0))
-    if trainer.history.rows:
+    if trainer.history.all_rows:
         files["loss_curve"] = plotting.save_loss_curve(
-            trainer.history.rows,
+            trainer.history.all_rows,
             run_dir / "loss_curve.png",
             keys=getattr(model, "plot_keys", None),
             title=f"{model.registry_name} on {show.info.name}",

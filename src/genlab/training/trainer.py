@@ -272,6 +272,38 @@ class Trainer:
                 self.stop_reason = self.stop_reason or f"reached max_steps={self.max_steps}"
                 break
 
+    def partial_epoch(self) -> dict[str, float] | None:
+        """The means of the steps taken since the last complete epoch, as a history row, or ``None`` if none.
+
+        Its ``epoch`` is fractional (``0.25``: a quarter of the first epoch), so a run stopped inside an epoch
+        (time budget, max_steps) still has its metrics written and plotted.
+        """
+        if not self._epoch_count or self._sampler is None or not len(self._sampler):
+            return None
+        n = self._epoch_count
+        fraction = self._sampler.position / len(self._sampler)
+        return {
+            "epoch": round(self.epoch + fraction, 4),
+            "step": self.step,
+            "time": round(self.elapsed, 3),
+            **{k: v / n for k, v in self._epoch_sums.items()},
+        }
+
+    def _kept(self) -> str:
+        """What a run that hit NaN/Inf leaves behind, and what to do next (for the error message)."""
+        fix = "lower the learning rate, clip gradients or check the data for extreme values"
+        if self.last_checkpoint is not None:
+            return (
+                f"The last good checkpoint, {self.last_checkpoint} (step {ckpt.step_of(self.last_checkpoint)}), "
+                f"is kept: {fix}, or resume from it"
+            )
+        if self.run_dir is not None:
+            return (
+                f"No checkpoint had been written yet, so no training state was kept (only {self.run_dir}/run.json "
+                f"records the failed run): {fix}, then train again (--overwrite replaces the failed run)"
+            )
+        return f"Nothing was saved (no run directory): {fix}, then train again"
+
     def _record(self, out: dict[str, Any]) -> dict[str, float]:
         """Turn the step's outputs into floats, stop on NaN/Inf, add them to the epoch's sums."""
         if "loss" not in out:
@@ -279,14 +311,8 @@ class Trainer:
         metrics = {k: (v.item() if isinstance(v, torch.Tensor) else float(v)) for k, v in out.items()}
         for k, v in metrics.items():
             if not math.isfinite(v):
-                kept = (
-                    f"the last good checkpoint is {self.last_checkpoint}"
-                    if self.last_checkpoint
-                    else ("no checkpoint had been written yet")
-                )
                 raise NonFiniteLossError(
-                    f"{k} became {v} at step {self.step} (epoch {self.epoch + 1}); training stopped and {kept}. "
-                    "Lower the learning rate, check the data for extreme values, or resume from the checkpoint"
+                    f"{k} became {v} at step {self.step} (epoch {self.epoch + 1}); training stopped. {self._kept()}"
                 )
             self._epoch_sums[k] = self._epoch_sums.get(k, 0.0) + v
         self._epoch_count += 1
@@ -344,10 +370,9 @@ class Trainer:
         model = self.model
         bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
         if bad:
-            kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "none was written"
             raise NonFiniteLossError(
-                f"the model's {bad[0]!r} became NaN/Inf by step {self.step} (epoch {self.epoch + 1}); no checkpoint "
-                f"was written and {kept}. Lower the learning rate or clip gradients, then resume"
+                f"the model's {bad[0]!r} became NaN/Inf by step {self.step} (epoch {self.epoch + 1}); training "
+                f"stopped and this state was not saved. {self._kept()}"
             )
         state = {
             "format_version": ckpt.FORMAT_VERSION,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import torch
 
-from ...config import BaseConfig, param
+from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
 from ...data.corruptions import gaussian_noise, random_mask, salt_and_pepper
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
@@ -35,10 +35,16 @@ _CODE_ACTIVATIONS = {"none": _identity, "sigmoid": torch.sigmoid, "relu": torch.
 class AEConfig(BaseConfig):
     """Configuration of :class:`AE`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one sample")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one sample"
+    )
     architecture: Literal["mlp", "conv"] = param("mlp", help="mlp, or conv (images; hidden_dims are channels)")
-    hidden_dims: tuple[int, ...] = param((256,), ge=1, help="encoder widths or channels (the decoder mirrors)")
-    latent_dim: int = param(32, ge=1, help="code size: below the input size undercomplete, above overcomplete")
+    hidden_dims: tuple[int, ...] = param(
+        (256,), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="encoder widths or channels (the decoder mirrors)"
+    )
+    latent_dim: int = param(
+        32, ge=1, le=MAX_WIDTH, help="code size: below the input size undercomplete, above overcomplete"
+    )
     activation: Literal["relu", "leaky_relu", "elu", "tanh", "softplus", "gelu", "silu", "sigmoid"] = "relu"
     code_activation: Literal["none", "sigmoid", "relu", "tanh"] = param("none", help="activation of the code")
     loss: Literal["mse", "bce"] = param("mse", help="reconstruction loss: mse, or bce for data in [0, 1]")

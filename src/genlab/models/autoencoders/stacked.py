@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...losses import reconstruction_error
@@ -26,8 +26,12 @@ from ._common import fit_code_gaussian
 class StackedAEConfig(BaseConfig):
     """Configuration of :class:`StackedAE`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one sample")
-    layer_dims: tuple[int, ...] = param((256, 64, 16), ge=1, help="widths of the encoder layers; the last is the code")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one sample"
+    )
+    layer_dims: tuple[int, ...] = param(
+        (256, 64, 16), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="widths of the encoder layers; the last is the code"
+    )
     activation: Literal["relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus"] = "relu"
     tied_weights: bool = param(True, help="decoder layer i uses the transposed weights of encoder layer i")
     loss: Literal["mse", "bce"] = param("mse", help="reconstruction loss of the data (bce for data in [0, 1])")

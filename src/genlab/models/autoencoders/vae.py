@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
-from ...config import BaseConfig, param
+from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_normal_std_normal
@@ -25,10 +25,18 @@ _LOG_2PI = math.log(2 * math.pi)
 class VAEConfig(BaseConfig):
     """Configuration of :class:`VAE`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one sample, e.g. (1, 28, 28)")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28),
+        ge=1,
+        max_len=MAX_SAMPLE_DIMS,
+        max_product=MAX_SAMPLE_SIZE,
+        help="shape of one sample, e.g. (1, 28, 28)",
+    )
     architecture: Literal["mlp", "conv"] = param("mlp", help="mlp, or conv (images; hidden_dims are channels)")
-    hidden_dims: tuple[int, ...] = param((200, 200), ge=1, help="encoder widths or channels (the decoder mirrors)")
-    latent_dim: int = param(50, ge=1, help="size of the latent code z")
+    hidden_dims: tuple[int, ...] = param(
+        (200, 200), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="encoder widths or channels (the decoder mirrors)"
+    )
+    latent_dim: int = param(50, ge=1, le=MAX_WIDTH, help="size of the latent code z")
     activation: Literal["relu", "leaky_relu", "elu", "tanh", "softplus", "gelu", "silu"] = "relu"
     likelihood: Literal["bernoulli", "gaussian"] = param(
         "bernoulli", help="p(x|z): bernoulli for data in [0, 1], gaussian for real values"
@@ -40,12 +48,14 @@ class VAEConfig(BaseConfig):
         0, ge=0, help="KL warm-up: the KL weight rises linearly from 0 to beta over this many training steps"
     )
     objective: Literal["elbo", "iwae"] = param("elbo", help="train on the ELBO or the k-sample IWAE bound")
-    k: int = param(1, ge=1, help="importance samples per input for the IWAE objective")
-    n_classes: int = param(0, ge=0, help="> 0: a conditional VAE on labels 0..n_classes-1 (cvae)")
+    k: int = param(1, ge=1, le=MAX_STEPS, help="importance samples per input for the IWAE objective")
+    n_classes: int = param(0, ge=0, le=MAX_WIDTH, help="> 0: a conditional VAE on labels 0..n_classes-1 (cvae)")
     semi_supervised: bool = param(
         False, help="M2 (ssvae): also learn q(y|x); labels -1 mark unlabelled samples, whose y is summed out"
     )
-    classifier_dims: tuple[int, ...] = param((500,), ge=1, help="semi_supervised: hidden widths of q(y|x)")
+    classifier_dims: tuple[int, ...] = param(
+        (500,), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="semi_supervised: hidden widths of q(y|x)"
+    )
     classifier_weight: float = param(
         1.0, ge=0, help="semi_supervised: weight alpha of the cross-entropy of q(y|x) on labelled samples"
     )

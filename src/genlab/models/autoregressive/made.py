@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_COPIES, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...nn import activation, adam
@@ -24,15 +24,19 @@ from ..base import Batch, GenerativeModel, require_unit_range
 class MADEConfig(BaseConfig):
     """Configuration of :class:`MADE`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one (binary) sample")
-    hidden_dims: tuple[int, ...] = param((500,), ge=1, help="widths of the masked hidden layers")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one (binary) sample"
+    )
+    hidden_dims: tuple[int, ...] = param(
+        (500,), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="widths of the masked hidden layers"
+    )
     activation: Literal["relu", "tanh", "elu", "gelu", "softplus"] = "relu"
     direct_connections: bool = param(True, help="also connect each output directly to the inputs before it")
     order: Literal["natural", "random"] = param("natural", help="the autoregressive order of the dimensions")
-    n_masks: int = param(1, ge=1, help="masks cycled in training (connectivity-agnostic MADE when > 1)")
+    n_masks: int = param(1, ge=1, le=MAX_COPIES, help="masks cycled in training (connectivity-agnostic MADE when > 1)")
     order_agnostic: bool = param(False, help="each mask also draws a new order (order-agnostic training)")
-    test_masks: int = param(1, ge=1, help="masks averaged by log_prob and sample (an exact mixture)")
-    mask_seed: int = param(0, ge=0, help="seeds the orders and connectivities")
+    test_masks: int = param(1, ge=1, le=MAX_COPIES, help="masks averaged by log_prob and sample (an exact mixture)")
+    mask_seed: int = param(0, ge=0, le=2**32 - 1, help="seeds the orders and connectivities")
     lr: float = param(1e-3, gt=0, help="Adam learning rate")
     weight_decay: float = param(0.0, ge=0)
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn import adam
@@ -23,13 +23,19 @@ from ..base import Batch, GenerativeModel
 class TransformerARConfig(BaseConfig):
     """Configuration of :class:`TransformerAR`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one sequence (an image is read row by row)")
-    vocab_size: int = param(2, ge=2, help="tokens: 2 for binary pixels, the alphabet's size for text")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28),
+        ge=1,
+        max_len=MAX_SAMPLE_DIMS,
+        max_product=MAX_SAMPLE_SIZE,
+        help="shape of one sequence (an image is read row by row)",
+    )
+    vocab_size: int = param(2, ge=2, le=MAX_WIDTH, help="tokens: 2 for binary pixels, the alphabet's size for text")
     vocab: str = param("", help="text: the characters of the tokens 0..vocab_size-1 (set from the data)")
-    d_model: int = param(64, ge=1, help="width of the token representations")
-    n_heads: int = param(4, ge=1, help="attention heads per layer (must divide d_model)")
-    n_layers: int = param(2, ge=1, help="transformer blocks")
-    d_ff: int = param(0, ge=0, help="width of the blocks' MLP (0: 4 x d_model)")
+    d_model: int = param(64, ge=1, le=MAX_WIDTH, help="width of the token representations")
+    n_heads: int = param(4, ge=1, le=MAX_WIDTH, help="attention heads per layer (must divide d_model)")
+    n_layers: int = param(2, ge=1, le=MAX_LAYERS, help="transformer blocks")
+    d_ff: int = param(0, ge=0, le=MAX_WIDTH, help="width of the blocks' MLP (0: 4 x d_model)")
     dropout: float = param(0.0, ge=0, lt=1)
     lr: float = param(1e-3, gt=0, help="Adam learning rate")
     weight_decay: float = param(0.0, ge=0)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_COPIES, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn import adam
@@ -24,21 +24,25 @@ from ..base import Batch, GenerativeModel
 class BNNConfig(BaseConfig):
     """Configuration of :class:`BNN`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one input")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one input"
+    )
     task: Literal["classification", "regression"] = "classification"
-    n_outputs: int = param(10, ge=1, help="classes, or regression targets per input")
+    n_outputs: int = param(10, ge=1, le=MAX_WIDTH, help="classes, or regression targets per input")
     method: Literal["bayes_by_backprop", "mc_dropout", "ensemble", "plain"] = param(
         "bayes_by_backprop", help="bayes_by_backprop, mc_dropout, ensemble, or plain (baseline)"
     )
     architecture: Literal["mlp", "conv"] = param("mlp", help="mlp, or conv (images: two conv + pool blocks)")
-    hidden_dims: tuple[int, ...] = param((400, 400), ge=1, help="mlp widths (conv: channels, then one fc width)")
+    hidden_dims: tuple[int, ...] = param(
+        (400, 400), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="mlp widths (conv: channels, then one fc width)"
+    )
     activation: Literal["relu", "tanh"] = "relu"
     dropout: float = param(0.5, ge=0, lt=1, help="mc_dropout: dropout before every hidden and output layer")
     prior_std: float = param(1.0, gt=0, help="bayes_by_backprop: std of the Gaussian prior on the weights")
     init_std: float = param(1e-3, gt=0, help="bayes_by_backprop: initial posterior std of the weights")
     kl_weight: float = param(1.0, ge=0, help="bayes_by_backprop: weight of KL / N in the loss (1: the ELBO)")
-    n_members: int = param(5, ge=1, help="ensemble: independently initialised networks")
-    n_samples: int = param(20, ge=1, help="predictive draws (weights or dropout masks) at test time")
+    n_members: int = param(5, ge=1, le=MAX_COPIES, help="ensemble: independently initialised networks")
+    n_samples: int = param(20, ge=1, le=MAX_STEPS, help="predictive draws (weights or dropout masks) at test time")
     lr: float = param(1e-3, gt=0, help="Adam learning rate")
     weight_decay: float = param(0.0, ge=0)
 

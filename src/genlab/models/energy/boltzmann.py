@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_CHAINS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
@@ -22,14 +22,24 @@ from .sampling import MAX_EXACT_UNITS, bernoulli, inverse_temperature, logsumexp
 class BoltzmannConfig(BaseConfig):
     """Configuration of :class:`BoltzmannMachine`."""
 
-    data_shape: tuple[int, ...] = param((10,), ge=1, help="shape of one sample (the visible units)")
-    n_hidden: int = param(4, ge=0, help="number of hidden units (0: a fully visible Boltzmann machine)")
+    data_shape: tuple[int, ...] = param(
+        (10,),
+        ge=1,
+        max_len=MAX_SAMPLE_DIMS,
+        max_product=MAX_SAMPLE_SIZE,
+        help="shape of one sample (the visible units)",
+    )
+    n_hidden: int = param(4, ge=0, le=MAX_WIDTH, help="number of hidden units (0: a fully visible Boltzmann machine)")
     data_phase: Literal["mean_field", "gibbs"] = param(
         "mean_field", help="clamped phase: mean-field updates of the hidden units, or Gibbs sweeps"
     )
-    data_sweeps: int = param(10, ge=1, help="clamped phase: mean-field iterations or Gibbs sweeps per update")
-    sweeps: int = param(1, ge=1, help="free phase: sequential Gibbs sweeps of the persistent chains per update")
-    n_chains: int = param(100, ge=1, help="free phase: number of persistent chains")
+    data_sweeps: int = param(
+        10, ge=1, le=MAX_STEPS, help="clamped phase: mean-field iterations or Gibbs sweeps per update"
+    )
+    sweeps: int = param(
+        1, ge=1, le=MAX_STEPS, help="free phase: sequential Gibbs sweeps of the persistent chains per update"
+    )
+    n_chains: int = param(100, ge=1, le=MAX_CHAINS, help="free phase: number of persistent chains")
     lr: float = param(0.05, gt=0, help="learning rate")
     momentum: float = param(0.5, ge=0, lt=1, help="sgd momentum")
     weight_decay: float = param(1e-4, ge=0, help="L2 penalty on the weights")

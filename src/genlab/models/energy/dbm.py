@@ -10,7 +10,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_CHAINS, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...nn import adam
@@ -28,18 +28,28 @@ from .sampling import MAX_EXACT_UNITS, bernoulli, logsumexp_chunks
 class DBMConfig(BaseConfig):
     """Configuration of :class:`DBM`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one (binary or [0, 1]) sample")
-    layer_dims: tuple[int, ...] = param((500, 1000), ge=1, help="hidden units per layer, bottom to top (2 or 3)")
-    mean_field_steps: int = param(10, ge=1, help="mean-field updates of q(h|v) per data phase")
-    gibbs_steps: int = param(1, ge=1, help="block-Gibbs steps of the persistent chains per update")
-    n_chains: int = param(100, ge=1, help="persistent chains of the model phase")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28),
+        ge=1,
+        max_len=MAX_SAMPLE_DIMS,
+        max_product=MAX_SAMPLE_SIZE,
+        help="shape of one (binary or [0, 1]) sample",
+    )
+    layer_dims: tuple[int, ...] = param(
+        (500, 1000), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="hidden units per layer, bottom to top (2 or 3)"
+    )
+    mean_field_steps: int = param(10, ge=1, le=MAX_STEPS, help="mean-field updates of q(h|v) per data phase")
+    gibbs_steps: int = param(1, ge=1, le=MAX_STEPS, help="block-Gibbs steps of the persistent chains per update")
+    n_chains: int = param(100, ge=1, le=MAX_CHAINS, help="persistent chains of the model phase")
     lr: float = param(0.005, gt=0, help="learning rate of joint training")
     momentum: float = param(0.5, ge=0, lt=1, help="sgd momentum")
     weight_decay: float = param(2e-4, ge=0, help="L2 penalty on the weights")
     pretrain_epochs: int = param(0, ge=0, help="epochs per layer of greedy pretraining with the doubling trick")
     pretrain_lr: float = param(0.05, gt=0, help="learning rate of the pretraining RBMs")
-    pretrain_k: int = param(1, ge=1, help="CD steps of the pretraining RBMs")
-    n_classes: int = param(0, ge=0, help="> 0: a softmax layer on mean-field features, fine-tuned with labels")
+    pretrain_k: int = param(1, ge=1, le=MAX_STEPS, help="CD steps of the pretraining RBMs")
+    n_classes: int = param(
+        0, ge=0, le=MAX_WIDTH, help="> 0: a softmax layer on mean-field features, fine-tuned with labels"
+    )
     finetune_lr: float = param(1e-3, gt=0, help="Adam learning rate of discriminative fine-tuning")
 
     def validate(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_CHAINS, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...nn import adam
@@ -23,12 +23,16 @@ from .sampling import bernoulli
 class DBNConfig(BaseConfig):
     """Configuration of :class:`DBN`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one sample")
-    layer_dims: tuple[int, ...] = param((500, 500), ge=1, help="hidden units per layer, bottom to top")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one sample"
+    )
+    layer_dims: tuple[int, ...] = param(
+        (500, 500), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="hidden units per layer, bottom to top"
+    )
     visible: Literal["bernoulli", "gaussian"] = param("bernoulli", help="visible units of the bottom RBM")
     method: Literal["cd", "pcd"] = param("cd", help="how each RBM is trained: CD-k or PCD-k")
-    k: int = param(1, ge=1, help="Gibbs steps per update of each RBM")
-    n_chains: int = param(100, ge=1, help="pcd: persistent chains per RBM")
+    k: int = param(1, ge=1, le=MAX_STEPS, help="Gibbs steps per update of each RBM")
+    n_chains: int = param(100, ge=1, le=MAX_CHAINS, help="pcd: persistent chains per RBM")
     lr: float = param(0.05, gt=0, help="learning rate of the RBMs")
     momentum: float = param(0.5, ge=0, lt=1, help="sgd momentum of the RBMs")
     weight_decay: float = param(2e-4, ge=0, help="L2 penalty on the RBM weights")
@@ -37,7 +41,9 @@ class DBNConfig(BaseConfig):
         "sample", help="what an upper RBM trains on: binary samples of the layer below, or its probabilities"
     )
     pretrain_epochs: int = param(0, ge=0, help="epochs per RBM of greedy layer-wise pretraining (genlab train)")
-    n_classes: int = param(0, ge=0, help="> 0: a softmax layer on top, fine-tuned with labels as a classifier")
+    n_classes: int = param(
+        0, ge=0, le=MAX_WIDTH, help="> 0: a softmax layer on top, fine-tuned with labels as a classifier"
+    )
     finetune_lr: float = param(1e-3, gt=0, help="Adam learning rate of discriminative fine-tuning")
     strict_range: bool = param(True, help="bernoulli visibles: reject data outside [0, 1]")
 

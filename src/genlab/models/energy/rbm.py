@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_CHAINS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
@@ -27,8 +27,10 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 class RBMConfig(BaseConfig):
     """Configuration of :class:`RBM`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one sample")
-    n_hidden: int = param(500, ge=1, help="number of binary hidden units")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one sample"
+    )
+    n_hidden: int = param(500, ge=1, le=MAX_WIDTH, help="number of binary hidden units")
     visible: Literal["bernoulli", "gaussian"] = param(
         "bernoulli", help="bernoulli for data in [0, 1] (intensities or binary), gaussian for real values"
     )
@@ -38,8 +40,8 @@ class RBMConfig(BaseConfig):
         True, help="gaussian visibles: model (x - mean) / std of the training data (the likelihood is in data units)"
     )
     method: Literal["cd", "pcd"] = param("cd", help="cd: chains start at the data; pcd: persistent chains")
-    k: int = param(1, ge=1, help="Gibbs steps per update (CD-k / PCD-k)")
-    n_chains: int = param(100, ge=1, help="pcd: number of persistent fantasy chains")
+    k: int = param(1, ge=1, le=MAX_STEPS, help="Gibbs steps per update (CD-k / PCD-k)")
+    n_chains: int = param(100, ge=1, le=MAX_CHAINS, help="pcd: number of persistent fantasy chains")
     mean_field_negative: bool = param(
         False, help="cd: use E[v|h] as the last negative visible state (less noise, slightly biased; Hinton 2010)"
     )

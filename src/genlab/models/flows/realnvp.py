@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn import adam
@@ -24,11 +24,21 @@ _LOG_2PI = math.log(2 * math.pi)
 class RealNVPConfig(BaseConfig):
     """Configuration of :class:`RealNVP`."""
 
-    data_shape: tuple[int, ...] = param((2,), ge=1, help="(d,) for flat data or (C, H, W) images (H, W even)")
-    n_couplings: int = param(8, ge=1, help="flat: coupling layers; images: couplings per stage (3 stages)")
-    hidden_dims: tuple[int, ...] = param((128, 128), ge=1, help="flat: widths of the scale/shift MLPs")
-    channels: int = param(64, ge=1, help="images: width of the scale/shift convolution nets")
-    res_blocks: int = param(2, ge=0, help="images: residual blocks per scale/shift net")
+    data_shape: tuple[int, ...] = param(
+        (2,),
+        ge=1,
+        max_len=MAX_SAMPLE_DIMS,
+        max_product=MAX_SAMPLE_SIZE,
+        help="(d,) for flat data or (C, H, W) images (H, W even)",
+    )
+    n_couplings: int = param(
+        8, ge=1, le=MAX_LAYERS, help="flat: coupling layers; images: couplings per stage (3 stages)"
+    )
+    hidden_dims: tuple[int, ...] = param(
+        (128, 128), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="flat: widths of the scale/shift MLPs"
+    )
+    channels: int = param(64, ge=1, le=MAX_WIDTH, help="images: width of the scale/shift convolution nets")
+    res_blocks: int = param(2, ge=0, le=MAX_LAYERS, help="images: residual blocks per scale/shift net")
     actnorm: bool = param(True, help="an activation norm (data-initialised affine map) before each coupling")
     standardize: bool = param(True, help="flat data: model (x - mean) / std of the training data")
     dequantize: bool = param(True, help="images: add uniform noise to the 256 intensity levels (discrete data)")

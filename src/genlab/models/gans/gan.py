@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import BaseConfig, param
+from ...config import MAX_COPIES, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...losses.adversarial import SMOOTHABLE, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
@@ -24,14 +24,24 @@ from ..base import Batch, GenerativeModel, checked_labels
 class GANConfig(BaseConfig):
     """Configuration of :class:`GAN` (the ``gan``, ``dcgan``, ``wgan``, ``wgan_gp``, ``lsgan``, ``cgan`` presets)."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, help="shape of one sample, e.g. (1, 28, 28) or (2,)")
+    data_shape: tuple[int, ...] = param(
+        (1, 28, 28),
+        ge=1,
+        max_len=MAX_SAMPLE_DIMS,
+        max_product=MAX_SAMPLE_SIZE,
+        help="shape of one sample, e.g. (1, 28, 28) or (2,)",
+    )
     architecture: Literal["auto", "mlp", "conv"] = param(
         "auto", help="auto: DCGAN conv nets for images of at least 8x8, an MLP otherwise"
     )
     hidden_dims: tuple[int, ...] = param(
-        (), ge=1, help="widths (mlp) or channels (conv, image side first); empty: chosen from the data shape"
+        (),
+        ge=1,
+        le=MAX_WIDTH,
+        max_len=MAX_LAYERS,
+        help="widths (mlp) or channels (conv, image side first); empty: chosen from the data shape",
     )
-    latent_dim: int = param(100, ge=1, help="size of the generator's input noise z ~ N(0, I)")
+    latent_dim: int = param(100, ge=1, le=MAX_WIDTH, help="size of the generator's input noise z ~ N(0, I)")
     loss: Literal["minimax", "non_saturating", "least_squares", "hinge", "wasserstein", "wasserstein_gp"] = param(
         "non_saturating", help="adversarial loss (see genlab.losses.adversarial)"
     )
@@ -44,7 +54,7 @@ class GANConfig(BaseConfig):
     d_norm: Literal["auto", "batch", "layer", "none"] = param(
         "auto", help="discriminator normalization; auto: batch (layer for wasserstein_gp), mlp none"
     )
-    n_critic: int = param(1, ge=1, help="discriminator updates per generator update")
+    n_critic: int = param(1, ge=1, le=MAX_STEPS, help="discriminator updates per generator update")
     clip_value: float = param(0.01, gt=0, help="wasserstein: the critic's weights are clipped to [-c, c]")
     gp_weight: float = param(10.0, ge=0, help="wasserstein_gp: weight lambda of the gradient penalty")
     r1_weight: float = param(
@@ -56,10 +66,12 @@ class GANConfig(BaseConfig):
     feature_matching: float = param(
         0.0, ge=0, help="weight of the feature-matching term ||E f(x) - E f(G(z))||^2 in the generator loss"
     )
-    pack: int = param(1, ge=1, help="PacGAN: the discriminator scores groups of this many samples jointly")
+    pack: int = param(
+        1, ge=1, le=MAX_COPIES, help="PacGAN: the discriminator scores groups of this many samples jointly"
+    )
     minibatch_std: bool = param(False, help="append the minibatch standard deviation to the critic's features")
     spectral_norm: bool = param(False, help="spectral normalization of every discriminator layer")
-    n_classes: int = param(0, ge=0, help="> 0: class-conditional (cGAN) on labels 0..n_classes-1")
+    n_classes: int = param(0, ge=0, le=MAX_WIDTH, help="> 0: class-conditional (cGAN) on labels 0..n_classes-1")
     aux_weight: float = param(0.0, ge=0, help="conditional: weight of an auxiliary classifier loss (AC-GAN)")
     optimizer: Literal["adam", "rmsprop"] = param("adam", help="adam, or rmsprop (the original WGAN)")
     lr_g: float = param(2e-4, gt=0, help="generator learning rate (TTUR: set it apart from lr_d)")
