@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,10 +23,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import genlab
 from _common import machine, write_result
 from dcgan_speed import genlab_epoch, plain_epoch
-
-import genlab
 from genlab import fileutil
 from genlab.errors import GenlabError
 from genlab.training.callbacks import Callback

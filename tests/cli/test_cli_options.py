@@ -18,8 +18,8 @@ from genlab.cli.main import build_parser, main
 def test_help_version_and_models_do_not_import_torch(args):
     code = (
         "import sys\nfrom genlab.cli.main import main\n"
-        "try:\n    main(%r)\nexcept SystemExit:\n    pass\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n" % args
+        f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -19,8 +19,8 @@ continues the run from its newest checkpoint with the settings recorded in ``run
 from __future__ import annotations
 
 import dataclasses
-import functools
 import datetime as _dt
+import functools
 import json
 import os
 import shutil
@@ -39,6 +39,7 @@ from ..data.dataset import Dataset
 from ..errors import ConfigError, RunExistsError, TrainingError
 from ..models.base import GenerativeModel
 from ..registry import get_model
+from . import checkpoint as ckpt
 from .callbacks import (
     Callback,
     Checkpoint,
@@ -49,7 +50,6 @@ from .callbacks import (
     TensorBoard,
     TimeBudget,
 )
-from . import checkpoint as ckpt
 from .layerwise import pretrain_layerwise, supports_layerwise
 from .lock import run_lock
 from .monitors import ModeCollapseMonitor
