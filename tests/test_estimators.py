@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -12,9 +13,18 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import genlab.estimators
 from genlab.apps import psnr
 from genlab.errors import ConfigError, DataError, ModelFileError, UnknownModelError
-from genlab.estimators import AnomalyDetector, AutoencoderFeatures, Denoiser, Imputer, expected_failed_checks
+from genlab.estimators import (
+    RBM,
+    AnomalyDetector,
+    AutoencoderFeatures,
+    DBNClassifier,
+    Denoiser,
+    Imputer,
+    expected_failed_checks,
+)
 
 TINY = {"epochs": 2, "latent_dim": 2, "hidden_dims": (8,), "batch_size": 64}
 
@@ -29,13 +39,35 @@ def digits():
     return x[train], y[train], x[test], y[test]
 
 
+#: one small instance of every public estimator, run through all of scikit-learn's checks (small epochs: fast)
+CHECKED = [
+    AnomalyDetector(**TINY),
+    Denoiser(**TINY),
+    Imputer(**TINY),
+    AutoencoderFeatures(**TINY),
+    RBM(n_components=8, n_iter=3, random_state=0),
+    DBNClassifier((16,), pretrain_epochs=2, finetune_epochs=40, finetune_lr=0.01, random_state=0),
+]
+
+
 @parametrize_with_checks(
-    [AnomalyDetector(**TINY), Denoiser(**TINY), Imputer(**TINY), AutoencoderFeatures(**TINY)],
+    CHECKED,
     expected_failed_checks=expected_failed_checks,
     xfail_strict=True,  # a check listed as failing that starts to pass must be taken off the list
 )
 def test_sklearn_conformance(estimator, check):
     check(estimator)
+
+
+def test_every_public_estimator_is_checked():
+    """A new estimator in ``genlab.estimators.__all__`` must join ``CHECKED``."""
+    public = {
+        obj
+        for name in genlab.estimators.__all__
+        if isinstance(obj := getattr(genlab.estimators, name), type) and issubclass(obj, BaseEstimator)
+    }
+    assert public == {type(est) for est in CHECKED}
+    assert len(public) >= 6
 
 
 def test_expected_failures_are_only_the_label_convention():

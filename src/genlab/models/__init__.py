@@ -2,7 +2,7 @@
 
 from .autoencoders import AE, VAE, AEConfig, StackedAE, StackedAEConfig, VAEConfig
 from .autoregressive import MADE, MADEConfig, TransformerAR, TransformerARConfig
-from .base import Batch, GenerativeModel
+from .base import Batch, GenerativeModel, eval_mode, evaluating
 from .bayesian import BNN, BNNConfig
 from .energy import RBM, RBMConfig
 from .flows import RealNVP, RealNVPConfig
@@ -29,4 +29,6 @@ __all__ = [
     "TransformerAR",
     "TransformerARConfig",
     "VAEConfig",
+    "eval_mode",
+    "evaluating",
 ]

@@ -5,14 +5,23 @@ calls :meth:`GenerativeModel.configure_optimizers` once and :meth:`GenerativeMod
 every batch; the step does its own backward passes and optimizer steps, so algorithms that need
 several updates per batch (n_critic, CD-k chains, gradient penalties) live in the model, and the loop
 stays the trainer's.
+
+Evaluation methods (``log_prob``, ``score``, ``elbo``, ``free_energy``, ``energy``, ``reconstruct``, ``sample``...)
+are decorated with :func:`evaluating`: they run in eval mode (no dropout, no data-dependent initialisation) and
+without gradients whatever mode the model was left in, and give every submodule its own mode back afterwards.
+The training step never calls them: it uses the differentiable terms of the objective (``loss``,
+``elbo_terms``, ``iwae_bound``, private ``_nll`` / ``_log_prob`` helpers), which run in the caller's mode.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
+import functools
 import math
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, ParamSpec, TypeVar
 
 import torch
 from torch import nn
@@ -20,6 +29,45 @@ from torch import nn
 from ..config import BaseConfig
 from ..data.dataset import DatasetInfo
 from ..errors import DataError
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Put ``module`` and all its submodules in eval mode for the ``with`` block, then give each submodule back
+    exactly the ``training`` flag it had (a model with some parts frozen in eval mode keeps them so).
+
+    Inside the block a caller may switch chosen submodules back on (MC dropout does, for its dropout layers);
+    they are restored too.
+    """
+    flags = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, was in flags:
+            m.training = was
+
+
+def evaluating(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Decorator of a model's evaluation methods: the call runs under :func:`eval_mode` and ``torch.no_grad()``.
+
+    So ``log_prob`` / ``score`` / ``elbo`` / ``free_energy``... give the same numbers whether the model was left
+    in train or eval mode (dropout off, activation norms not initialised from evaluation data), return tensors
+    without gradients, and leave every submodule's mode as it was. A caller who needs gradients of such a
+    quantity uses the differentiable method behind it (named in each method's docstring). The wrapper keeps
+    the name, docstring and signature of ``method`` (``functools.wraps``).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with eval_mode(self), torch.no_grad():
+            return method(self, *args, **kwargs)
+
+    wrapper.__evaluating__ = True  # type: ignore[attr-defined]  # lets tests find every decorated method
+    return wrapper  # type: ignore[return-value]
 
 
 class Batch(NamedTuple):
@@ -126,6 +174,11 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
 
     def on_train_end(self, x: torch.Tensor) -> None:
         """Called by the trainer after a successful fit with the training samples ``x`` (e.g. to fit statistics)."""
+
+    def diversity_advice(self) -> str:
+        """What to try when the samples lose modes or classes (the mode-collapse monitor's advice), in terms of
+        this model's own options; each family overrides it."""
+        return "train longer or with a lower learning rate (lr)"
 
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         """A random batch of ``n`` inputs of the shape and range the model takes (tests, benchmarks)."""

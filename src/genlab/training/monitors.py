@@ -6,15 +6,18 @@ metrics never import the trainer).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import torch
+from torch import nn
 
 from ..data.dataset import Dataset
 from ..errors import ConfigError, ModeCollapseWarning
 from ..metrics.modes import class_histogram, fit_probe, histogram_kl, mode_coverage
+from ..models.base import eval_mode
 from .callbacks import Callback
 
 if TYPE_CHECKING:
@@ -33,8 +36,10 @@ class ModeCollapseMonitor(Callback):
 
     A :class:`~genlab.errors.ModeCollapseWarning` is issued when diversity drops: the count falls below
     ``drop`` times the best count seen in this run, or the KL rises above ``max_kl`` after having been
-    below it (an untrained generator is not diverse yet; that is not a collapse). Each warning is also
-    kept in ``events``.
+    below it (an untrained generator is not diverse yet; that is not a collapse). The warning's advice is the
+    model's own (:meth:`~genlab.models.base.GenerativeModel.diversity_advice`: GAN stabilisers for a GAN,
+    posterior collapse and the KL weight for a VAE, longer Gibbs chains for an energy model...). Each warning
+    is also kept in ``events``.
 
     Args:
         reference: the training data (labels or ``centers`` needed).
@@ -85,11 +90,10 @@ class ModeCollapseMonitor(Callback):
 
     def measure(self, model: GenerativeModel) -> dict[str, float]:
         """The diversity metrics of ``n`` fresh samples (see the class docstring)."""
-        was = model.training
-        model.eval()
-        with torch.no_grad():
+        # eval mode for any module (genlab's own samplers already evaluate); a duck-typed sampler as it is
+        mode = eval_mode(model) if isinstance(model, nn.Module) else contextlib.nullcontext()
+        with mode, torch.no_grad():
             x = model.sample(self.n, generator=torch.Generator().manual_seed(self.seed))
-        model.train(was)
         if self.toy:
             cov = mode_coverage(x.reshape(len(x), -1), self.reference.centers, self.reference.extras["std"])
             return {"modes": float(cov.modes), "high_quality": cov.high_quality, "mode_kl": cov.kl}
@@ -113,10 +117,7 @@ class ModeCollapseMonitor(Callback):
         self.best = max(self.best, count)
         self.best_kl = min(self.best_kl, kl)
         if problem:
-            msg = (
-                f"possible mode collapse at epoch {trainer.epoch}: {problem}. Try the non_saturating or "
-                "wasserstein_gp loss, minibatch_std, spectral_norm or a lower learning rate"
-            )
+            msg = f"possible mode collapse at epoch {trainer.epoch}: {problem}. {_advice(model)}"
             self.events.append(msg)
             warnings.warn(msg, ModeCollapseWarning, stacklevel=2)
         return m
@@ -128,3 +129,10 @@ class ModeCollapseMonitor(Callback):
         self.best = int(state["best"])
         self.best_kl = float(state["best_kl"])
         self.events = list(state["events"])
+
+
+def _advice(model: Any) -> str:
+    """The model family's remedies for lost diversity, as a sentence (a generic one for other samplers)."""
+    advice = model.diversity_advice() if callable(getattr(model, "diversity_advice", None)) else ""
+    advice = advice or "train longer or with a lower learning rate"
+    return f"Advice: {advice[0].upper()}{advice[1:]}."

@@ -20,7 +20,7 @@ from ...losses import reconstruction_error
 from ...nn import adam
 from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, require_unit_range
+from ..base import Batch, GenerativeModel, evaluating, require_unit_range
 from ._common import fit_code_gaussian
 
 
@@ -146,7 +146,7 @@ class AE(GenerativeModel):
         out = self.decoder_output(h)
         return torch.sigmoid(out) if self.config.loss == "bce" else out
 
-    @torch.no_grad()
+    @evaluating
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x)).reshape(x.shape)
 
@@ -154,9 +154,12 @@ class AE(GenerativeModel):
         """Per-sample loss ``(B,)`` summed over dimensions, from the raw decoder output."""
         return reconstruction_error(out, x, self.config.loss)
 
-    @torch.no_grad()
+    @evaluating
     def score(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-sample anomaly score: the reconstruction loss of the clean input; higher = less typical."""
+        """Per-sample anomaly score: the reconstruction loss of the clean input; higher = less typical.
+
+        Eval mode, no gradients; ``reconstruction_loss(decoder_output(encode(x)), x)`` is the differentiable form.
+        """
         return self.reconstruction_loss(self.decoder_output(self.encode(x)), x)
 
     def sparsity_penalty(self, h: torch.Tensor) -> torch.Tensor:
@@ -209,11 +212,23 @@ class AE(GenerativeModel):
         """Fit the diagonal Gaussian that :meth:`sample` draws codes from to the codes of ``x``."""
         fit_code_gaussian(self, x, batch_size)
 
-    @torch.no_grad()
+    @evaluating
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` codes drawn from the Gaussian fitted to the training codes, ``(n, *data_shape)``."""
         eps = torch.randn((n, self.config.latent_dim), generator=self.rng(generator))
         return self.decode(self.code_mean + eps * self.code_std)
+
+    def diversity_advice(self) -> str:
+        c = self.config
+        noise = (
+            "add corruption='gaussian' (denoising)"
+            if c.corruption == "none"
+            else f"change corruption_level (now {c.corruption_level:g})"
+        )
+        return (
+            "an autoencoder samples from a Gaussian fitted to its codes, which may miss the data's modes: change "
+            f"latent_dim (now {c.latent_dim}), {noise}, or use a VAE"
+        )
 
     # --- training ---------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:

@@ -18,7 +18,7 @@ from ...losses import reconstruction_error
 from ...nn import activation as make_activation
 from ...nn import adam
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, require_unit_range
+from ..base import Batch, GenerativeModel, evaluating, require_unit_range
 from ._common import fit_code_gaussian
 
 
@@ -122,7 +122,7 @@ class StackedAE(GenerativeModel):
         out = self.decoder_output(h)
         return torch.sigmoid(out) if self.config.loss == "bce" else out
 
-    @torch.no_grad()
+    @evaluating
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x)).reshape(x.shape)
 
@@ -130,9 +130,12 @@ class StackedAE(GenerativeModel):
         """Per-sample loss ``(B,)`` summed over dimensions, from the raw decoder output."""
         return reconstruction_error(out, x, self.config.loss)
 
-    @torch.no_grad()
+    @evaluating
     def score(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-sample anomaly score: the reconstruction loss; higher = less typical."""
+        """Per-sample anomaly score: the reconstruction loss; higher = less typical.
+
+        Eval mode, no gradients; ``reconstruction_loss(decoder_output(encode(x)), x)`` is the differentiable form.
+        """
         return self.reconstruction_loss(self.decoder_output(self.encode(x)), x)
 
     # --- greedy layer-wise training ---------------------------------------------------------------
@@ -168,11 +171,17 @@ class StackedAE(GenerativeModel):
         if self.stage is None:  # after fine-tuning the whole stack, not after a pretraining stage
             fit_code_gaussian(self, x)
 
-    @torch.no_grad()
+    @evaluating
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode codes from the Gaussian fitted to the training codes, ``(n, *data_shape)``."""
         eps = torch.randn((n, self.dims[-1]), generator=self.rng(generator))
         return self.decode(self.code_mean + eps * self.code_std)
+
+    def diversity_advice(self) -> str:
+        return (
+            "a stacked autoencoder samples from a Gaussian fitted to its codes, which may miss the data's modes: "
+            f"change layer_dims (now {tuple(self.config.layer_dims)}), set pretrain_epochs, or use a VAE"
+        )
 
     # --- training ---------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:

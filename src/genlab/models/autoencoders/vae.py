@@ -16,7 +16,7 @@ from ...losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_norm
 from ...nn import adam, mlp
 from ...nn.coders import Decoder, Encoder
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, checked_labels, require_unit_range
+from ..base import Batch, GenerativeModel, checked_labels, evaluating, require_unit_range
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -180,7 +180,7 @@ class VAE(GenerativeModel):
         """
         return self.posterior(x, self._known_labels(x, y))[0]
 
-    @torch.no_grad()
+    @evaluating
     def active_units(self, x: torch.Tensor, threshold: float = 0.01, batch_size: int = 2048) -> torch.Tensor:
         """Which latent units are active on ``x``: ``Var_x(E_q[z_j | x]) > threshold`` (Burda et al. 2016), ``(L,)``.
 
@@ -214,12 +214,15 @@ class VAE(GenerativeModel):
     def elbo_terms(
         self, x: torch.Tensor, generator: torch.Generator | None = None, y: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Single-sample estimates of ``(E_q[log p(x|z)], KL(q(z|x) || p(z)))`` per sample, each ``(B,)``."""
+        """Single-sample estimates of ``(E_q[log p(x|z)], KL(q(z|x) || p(z)))`` per sample, each ``(B,)``.
+
+        Differentiable, in the model's current mode: the training step builds its loss from these terms."""
         mean, logvar = self.posterior(x, y)
         z = self.reparameterize(mean, logvar, generator)
         rec = self.log_likelihood(self.decoder_output(z, y), x)
         return rec, kl_normal_std_normal(mean, logvar)
 
+    @evaluating
     def elbo(
         self, x: torch.Tensor, generator: torch.Generator | None = None, y: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -227,6 +230,9 @@ class VAE(GenerativeModel):
 
         For a semi-supervised VAE without labels it is the bound ``U(x)`` with the class summed out (which
         applies ``beta``, like training does; with the default ``beta = 1`` it is a true bound on ``log p(x)``).
+
+        An evaluation: eval mode, no gradients. For a differentiable ELBO use :meth:`elbo_terms`
+        (``rec - kl``), :meth:`unlabelled_bound` or :meth:`loss`.
         """
         if self.config.semi_supervised and y is None:
             return self.unlabelled_bound(x, generator)
@@ -257,10 +263,13 @@ class VAE(GenerativeModel):
     def iwae_bound(
         self, x: torch.Tensor, k: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """The importance-weighted bound ``L_k`` per sample, ``(B,)`` (``k = 1`` is the ELBO)."""
+        """The importance-weighted bound ``L_k`` per sample, ``(B,)`` (``k = 1`` is the ELBO).
+
+        Differentiable, in the model's current mode (the IWAE training objective); :meth:`log_prob` evaluates it.
+        """
         return torch.logsumexp(self.log_weights(x, k, generator, y), 0) - math.log(k)
 
-    @torch.no_grad()
+    @evaluating
     def log_prob(
         self,
         x: torch.Tensor,
@@ -273,7 +282,8 @@ class VAE(GenerativeModel):
 
         ``L_k`` approaches ``log p(x)`` from below as ``k`` grows (Burda et al. 2016 use k = 5000). The
         draws are processed in chunks with a running log-sum-exp, so memory stays near ``memory_floats``
-        float32 values (64 MB by default) whatever ``k`` and the batch size.
+        float32 values (64 MB by default) whatever ``k`` and the batch size. Eval mode, no gradients
+        (:meth:`iwae_bound` is the differentiable bound).
         """
         if k < 1:
             raise ConfigError(f"k must be >= 1, got {k}")
@@ -294,6 +304,7 @@ class VAE(GenerativeModel):
             results.append(acc - math.log(k))
         return torch.cat(results)
 
+    @evaluating
     def score(
         self, x: torch.Tensor, k: int = 1, generator: torch.Generator | None = None, y: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -311,13 +322,13 @@ class VAE(GenerativeModel):
         rec, kl = self.elbo_terms(x, generator, y)
         return -(rec - self.config.beta * kl).mean()
 
-    @torch.no_grad()
+    @evaluating
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """``decode(mean of q(z|x))``: a deterministic reconstruction shaped like ``x``."""
         y = self._known_labels(x, y)
         return self.decode(self.encode(x, y), y).reshape(x.shape)
 
-    @torch.no_grad()
+    @evaluating
     def sample(
         self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -337,7 +348,7 @@ class VAE(GenerativeModel):
             raise ConfigError("only a semi-supervised VAE (semi_supervised=True, the ssvae preset) classifies")
         return self.classifier(x.reshape(x.shape[0], -1))
 
-    @torch.no_grad()
+    @evaluating
     def predict_proba(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
         """Class probabilities ``q(y|x)``, ``(B, n_classes)``."""
         return torch.cat([self.class_logits(x[i : i + batch_size]).softmax(1) for i in range(0, len(x), batch_size)])
@@ -387,6 +398,18 @@ class VAE(GenerativeModel):
         self.optimize(loss, optimizer)
         out["loss"] = loss.detach()
         return out
+
+    def diversity_advice(self) -> str:
+        c = self.config
+        tips = [f"check model.active_units(x) for posterior collapse; raise latent_dim (now {c.latent_dim})"]
+        if c.objective == "elbo" and not c.semi_supervised:
+            if c.beta > 0.5:
+                tips.append(f"lower beta (now {c.beta:g})")
+            if not c.kl_warmup_steps:
+                tips.append("set kl_warmup_steps (e.g. 5000)")
+        if not c.semi_supervised and c.beta == 1.0 and c.objective == "elbo":
+            tips.append("train on objective='iwae' with k > 1")
+        return "a VAE whose samples miss classes (blurry or collapsed codes): " + ", ".join(tips)
 
     # --- training ---------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:

@@ -17,7 +17,7 @@ from ...errors import ConfigError
 from ...nn import activation, adam
 from ...nn.masked import MaskedLinear, made_degrees, made_masks
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, require_unit_range
+from ..base import Batch, GenerativeModel, evaluating, require_unit_range
 
 
 @dataclass(frozen=True)
@@ -140,10 +140,11 @@ class MADE(GenerativeModel):
         v = self._flat(x)
         return -F.binary_cross_entropy_with_logits(self.logits(v), v, reduction="none").sum(1)
 
-    @torch.no_grad()
+    @evaluating
     def log_prob(self, x: torch.Tensor, masks: int | None = None) -> torch.Tensor:
         """Exact ``log p(x)`` in nats ``(B,)`` of binary ``x``, the mixture of the first ``masks`` masks
-        (default ``test_masks``)."""
+        (default ``test_masks``); in eval mode and without gradients (training differentiates the current
+        mask's ``_log_prob_current``)."""
         m = self.config.test_masks if masks is None else masks
         if not 1 <= m <= self.config.n_masks:
             raise ConfigError(f"masks must be in 1..{self.config.n_masks}, got {m}")
@@ -157,7 +158,7 @@ class MADE(GenerativeModel):
             self.use_mask(keep)
         return torch.logsumexp(torch.stack(parts), 0) - math.log(m)
 
-    @torch.no_grad()
+    @evaluating
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` binary samples ``(n, *data_shape)``: each from a mask drawn uniformly among the ``test_masks``,
         one dimension at a time in that mask's order (``D`` passes)."""
@@ -179,6 +180,12 @@ class MADE(GenerativeModel):
         finally:
             self.use_mask(keep)
         return x.reshape(n, *self.config.data_shape)
+
+    def diversity_advice(self) -> str:
+        return (
+            "an autoregressive density covers what it has learned: train longer, widen hidden_dims, or average "
+            "orders (n_masks and test_masks > 1, order_agnostic=True)"
+        )
 
     # --- training -------------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:

@@ -16,7 +16,7 @@ from ...errors import ConfigError, DataError
 from ...nn import adam
 from ...nn.attention import KVCache, TransformerBlock
 from ...registry import register_model
-from ..base import Batch, GenerativeModel
+from ..base import Batch, GenerativeModel, evaluating
 
 
 @dataclass(frozen=True)
@@ -127,18 +127,19 @@ class TransformerAR(GenerativeModel):
             F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t.reshape(-1), reduction="none").view(t.shape).sum(1)
         )
 
-    @torch.no_grad()
+    @evaluating
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """Exact ``log p(x)`` in nats per sequence ``(B,)``."""
+        """Exact ``log p(x)`` in nats per sequence ``(B,)``, in eval mode (no dropout) and without gradients
+        (training differentiates ``-_nll(x)``, in the model's own mode)."""
         return -self._nll(x).double()
 
-    @torch.no_grad()
+    @evaluating
     def attention_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The attention weights of every layer, ``[(B, n_heads, L, L)] * n_layers`` (row i: what the prediction
         of token i looks at; column 0 is the start token, column j the token j-1)."""
         return self._run(self._inputs(self.tokens(x)), need_weights=True)[1]
 
-    @torch.no_grad()
+    @evaluating
     def sample(
         self,
         n: int,
@@ -160,29 +161,24 @@ class TransformerAR(GenerativeModel):
         if top_k is not None and not 1 <= top_k <= self.config.vocab_size:
             raise ConfigError(f"top_k must be in 1..{self.config.vocab_size}, got {top_k}")
         gen = self.rng(generator)
-        was = self.training
-        self.eval()
-        try:
-            out = torch.zeros(n, self.length, dtype=torch.long)
-            start = 0
-            if prompt is not None:
-                p = self.tokens_of_prompt(prompt, n)
-                out[:, : p.shape[1]] = p
-                start = p.shape[1]
-            cache = KVCache()
-            inputs = self._inputs(out)[:, : start + 1]  # BOS and the prompt
-            logits, _ = self._run(inputs, 0, cache)
-            for i in range(start, self.length):
-                step = logits[:, -1] / temperature
-                if top_k is not None and top_k < step.shape[1]:
-                    kth = step.topk(top_k, 1).values[:, -1:]
-                    step = step.masked_fill(step < kth, float("-inf"))
-                probs = torch.softmax(step.double(), 1)
-                out[:, i] = torch.multinomial(probs, 1, generator=gen).squeeze(1)
-                if i + 1 < self.length:
-                    logits, _ = self._run(out[:, i : i + 1], i + 1, cache)
-        finally:
-            self.train(was)
+        out = torch.zeros(n, self.length, dtype=torch.long)
+        start = 0
+        if prompt is not None:
+            p = self.tokens_of_prompt(prompt, n)
+            out[:, : p.shape[1]] = p
+            start = p.shape[1]
+        cache = KVCache()
+        inputs = self._inputs(out)[:, : start + 1]  # BOS and the prompt
+        logits, _ = self._run(inputs, 0, cache)
+        for i in range(start, self.length):
+            step = logits[:, -1] / temperature
+            if top_k is not None and top_k < step.shape[1]:
+                kth = step.topk(top_k, 1).values[:, -1:]
+                step = step.masked_fill(step < kth, float("-inf"))
+            probs = torch.softmax(step.double(), 1)
+            out[:, i] = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+            if i + 1 < self.length:
+                logits, _ = self._run(out[:, i : i + 1], i + 1, cache)
         return out.float().reshape(n, *self.config.data_shape)
 
     def tokens_of_prompt(self, prompt: torch.Tensor | str, n: int) -> torch.Tensor:
@@ -223,6 +219,12 @@ class TransformerAR(GenerativeModel):
             pics = maps.reshape(-1, 1, self.length, self.length)
         pics = pics / pics.amax((2, 3), keepdim=True).clamp_min(1e-12)
         return {"attention": (pics, self.config.n_heads)}
+
+    def diversity_advice(self) -> str:
+        return (
+            "an autoregressive model covers what it has learned: sample with temperature=1.0 and top_k=None "
+            "(lower values favour the likeliest modes), train longer, or widen d_model / n_layers"
+        )
 
     # --- training -------------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:

@@ -17,7 +17,7 @@ from ...errors import ConfigError, DataError
 from ...nn import adam
 from ...nn.bayes import BayesConv2d, BayesLinear, _Bayes
 from ...registry import register_model
-from ..base import Batch, GenerativeModel
+from ..base import Batch, GenerativeModel, eval_mode
 
 
 @dataclass(frozen=True)
@@ -167,14 +167,15 @@ class BNN(GenerativeModel):
     def _draws(self, x: torch.Tensor, n_samples: int, gen: torch.Generator) -> torch.Tensor:
         """Raw outputs of every draw ``(S, B, out)``."""
         c = self.config
-        was = self.training
-        self.eval()
-        try:
+        # eval mode for everything, each submodule's own mode back afterwards (MC dropout's switches included)
+        with eval_mode(self):
             if c.method == "ensemble":
                 return torch.stack([self._outputs(net, x) for net in self.members])
             if c.method == "plain":
                 return self._outputs(self.members[0], x)[None]
             if c.method == "mc_dropout":
+                # MC dropout: the dropout layers deliberately stay active at prediction time (Gal & Ghahramani
+                # 2016); every other layer evaluates
                 for m in self.modules():
                     if isinstance(m, nn.Dropout):
                         m.train()
@@ -182,10 +183,10 @@ class BNN(GenerativeModel):
                     torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
                     return torch.stack([self._outputs(self.members[0], x) for _ in range(n_samples)])
             self._set_generator(gen)
-            return torch.stack([self._outputs(self.members[0], x) for _ in range(n_samples)])
-        finally:
-            self.train(was)
-            self._set_generator(None)
+            try:
+                return torch.stack([self._outputs(self.members[0], x) for _ in range(n_samples)])
+            finally:
+                self._set_generator(None)
 
     def _split(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, v = raw.chunk(2, dim=-1)

@@ -14,7 +14,7 @@ from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, require_unit_range
+from ..base import Batch, GenerativeModel, evaluating, require_unit_range
 from .sampling import MAX_EXACT_UNITS, bernoulli, inverse_temperature, logsumexp_chunks, states
 
 
@@ -95,7 +95,7 @@ class BoltzmannMachine(GenerativeModel):
         return self.W.shape[0]
 
     # --- energy and exact quantities ------------------------------------------------------------------
-    @torch.no_grad()
+    @evaluating
     def energy(self, s: torch.Tensor) -> torch.Tensor:
         """``E(s)`` ``(B,)`` of full states ``s`` ``(B, n_visible + n_hidden)``."""
         s = s.to(self.W.dtype)
@@ -117,7 +117,7 @@ class BoltzmannMachine(GenerativeModel):
         beta = inverse_temperature(temperature)
         return float(logsumexp_chunks(lambda s: beta * (0.5 * ((s @ W) * s).sum(1) + s @ b), self.n_units))
 
-    @torch.no_grad()
+    @evaluating
     def free_energy(self, x: torch.Tensor) -> torch.Tensor:
         """``F(v) = -log sum_h exp(-E(v, h))`` ``(B,)`` by enumerating the hidden states (at most 20)."""
         v = self._flat(x).double()
@@ -133,7 +133,7 @@ class BoltzmannMachine(GenerativeModel):
         hid = 0.5 * ((hs @ Whh) * hs).sum(1) + hs @ b[D:]  # (2^H,)
         return -(vis + torch.logsumexp(hid[None, :] + v @ Wvh @ hs.t(), 1))
 
-    @torch.no_grad()
+    @evaluating
     def log_prob(self, x: torch.Tensor, log_z: float | None = None) -> torch.Tensor:
         """Exact ``log p(v)`` ``(B,)`` of visible vectors (small machines)."""
         return -self.free_energy(x) - (self.exact_log_partition() if log_z is None else log_z)
@@ -230,6 +230,13 @@ class BoltzmannMachine(GenerativeModel):
         s = self.gibbs(s, sweeps, temps, gen, units=[*free, *range(self.n_visible, self.n_units)])
         s[:, : self.n_visible] = torch.where(known, clamp, s[:, : self.n_visible])  # rows that differ in mask
         return s
+
+    def diversity_advice(self) -> str:
+        c = self.config
+        return (
+            "Gibbs chains that do not mix between modes: sample with more sweeps (sample(sweeps=...)) or "
+            f"anneal_from=..., train with more sweeps (now {c.sweeps}) or n_chains (now {c.n_chains})"
+        )
 
     # --- training ---------------------------------------------------------------------------------------
     @torch.no_grad()

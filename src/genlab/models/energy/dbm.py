@@ -16,7 +16,7 @@ from ...errors import ConfigError
 from ...nn import adam
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, require_unit_range
+from ..base import Batch, GenerativeModel, evaluating, require_unit_range
 from ._stack import StackMixin
 from .ais_paths import DBMPath
 from .pictures import energy_pictures
@@ -242,7 +242,7 @@ class DBM(StackMixin, GenerativeModel):
             )
         return float(logsumexp_chunks(lambda s: path.log_unnorm(path.split(s), 1.0), n))
 
-    @torch.no_grad()
+    @evaluating
     def log_prob(self, x: torch.Tensor, log_z: float | None = None) -> torch.Tensor:
         """The mean-field lower bound on ``log p(x)`` ``(B,)``: ``E_q[-E(x, h)] + H(q) - log Z``."""
         if log_z is None:
@@ -315,6 +315,13 @@ class DBM(StackMixin, GenerativeModel):
         self.biases[0].copy_(torch.log(p / (1 - p)))
         self._reset_chains(self.rng())
         self.initialized.fill_(True)
+
+    def diversity_advice(self) -> str:
+        c = self.config
+        return (
+            "Gibbs chains that do not mix between modes: sample with more steps (sample(steps=...)), train with "
+            f"more gibbs_steps (now {c.gibbs_steps}) or n_chains (now {c.n_chains}), or set pretrain_epochs"
+        )
 
     # --- training ---------------------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:

@@ -13,7 +13,7 @@ from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...nn import adam
 from ...registry import register_model
-from ..base import Batch, GenerativeModel
+from ..base import Batch, GenerativeModel, evaluating
 from ._stack import StackMixin
 from .rbm import RBM, RBMConfig
 from .sampling import bernoulli
@@ -175,7 +175,7 @@ class DBN(StackMixin, GenerativeModel):
         """The AIS path of the top RBM (its ``log Z`` enters the bound)."""
         return self.rbms[-1].annealing_path(base_bias)
 
-    @torch.no_grad()
+    @evaluating
     def log_prob(
         self,
         x: torch.Tensor,
@@ -213,6 +213,17 @@ class DBN(StackMixin, GenerativeModel):
         for r in self.rbms:
             h = torch.sigmoid(r.hidden_logits(h))
         return self.head(h)
+
+    def diversity_advice(self) -> str:
+        c = self.config
+        train = (
+            f"raise k (now {c.k}) or n_chains (now {c.n_chains})"
+            if c.method == "pcd"
+            else (f"train with method='pcd' (persistent chains) or more Gibbs steps k (now {c.k})")
+        )
+        return (
+            f"the top RBM's Gibbs chains do not mix between modes: sample with more steps (sample(steps=...)), {train}"
+        )
 
     # --- greedy layer-wise training ----------------------------------------------------------------------
     def set_stage(self, stage: int | None) -> None:

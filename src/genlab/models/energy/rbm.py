@@ -15,7 +15,7 @@ from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, require_unit_range
+from ..base import Batch, GenerativeModel, evaluating, require_unit_range
 from .pictures import energy_pictures
 from .pseudo_likelihood import pseudo_log_likelihood
 from .sampling import bernoulli, inverse_temperature, rbm_log_partition
@@ -279,7 +279,7 @@ class RBM(GenerativeModel):
         h = bernoulli(p, self.rng(generator)) if sample_hidden else p
         return self._unflat(self._visible_mean(h)).reshape(x.shape)
 
-    @torch.no_grad()
+    @evaluating
     def free_energy(self, x: torch.Tensor) -> torch.Tensor:
         r"""Free energy ``F(x)`` ``(B,)`` with :math:`p(x) = e^{-F(x)} / Z` (in data units for gaussian visibles)."""
         self._require_energy()
@@ -291,7 +291,7 @@ class RBM(GenerativeModel):
             return ((v - b) / sig).square().sum(1) / 2 - hidden + self._log_jacobian()
         return -(v @ b) - hidden
 
-    @torch.no_grad()
+    @evaluating
     def energy(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """Energy ``E(x, h)`` ``(B,)`` of visible states ``x`` and hidden states ``h`` ``(B, n_hidden)``."""
         self._require_energy()
@@ -387,7 +387,7 @@ class RBM(GenerativeModel):
         ]
         return torch.stack(got, 1).reshape(-1, *self.config.data_shape)[:n].float()
 
-    @torch.no_grad()
+    @evaluating
     def pseudo_likelihood(
         self, x: torch.Tensor, generator: torch.Generator | None = None, exact: bool = False
     ) -> torch.Tensor:
@@ -411,7 +411,7 @@ class RBM(GenerativeModel):
         self._require_energy()
         return rbm_log_partition(*self.params(), self.sigma.detach() if self.gaussian else None)
 
-    @torch.no_grad()
+    @evaluating
     def log_prob(self, x: torch.Tensor, log_z: float | None = None) -> torch.Tensor:
         """``log p(x)`` ``(B,)`` = ``-F(x) - log Z``; ``log_z`` from AIS for large models, exact when omitted."""
         if log_z is None:
@@ -439,6 +439,15 @@ class RBM(GenerativeModel):
         left to right) for a run directory: ``name -> (images in [0, 1], images per row)``."""
         chain = None if self.gaussian else self.gibbs_chain(8, 12, thin=50, generator=generator)
         return energy_pictures(self.W, self.config.data_shape, chain)
+
+    def diversity_advice(self) -> str:
+        c = self.config
+        train = (
+            f"raise k (now {c.k}) or n_chains (now {c.n_chains})"
+            if c.method == "pcd"
+            else (f"train with method='pcd' (persistent chains) or more Gibbs steps k (now {c.k})")
+        )
+        return f"Gibbs chains that do not mix between modes: sample with more steps (sample(steps=...)), {train}"
 
     # --- training --------------------------------------------------------------------------------------
     @torch.no_grad()

@@ -15,7 +15,7 @@ from ...errors import ConfigError, DataError
 from ...nn import adam
 from ...nn.flows import ActNorm, AffineCoupling, Squeeze, checkerboard, flat_mask
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, require_unit_range
+from ..base import Batch, GenerativeModel, evaluating, require_unit_range
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -192,29 +192,33 @@ class RealNVP(GenerativeModel):
             out = out - self.dim * math.log(256.0)  # density of y -> probability of x's bin (a lower bound)
         return out
 
-    @torch.no_grad()
+    @evaluating
     def log_prob(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """``log p(x)`` in nats ``(B,)``: exact for flat data (in data units); for dequantized images the
-        variational lower bound on the discrete log-likelihood with one uniform draw per image."""
+        variational lower bound on the discrete log-likelihood with one uniform draw per image.
+
+        Eval mode (activation norms are not initialised from ``x``), no gradients; training differentiates
+        ``_log_prob``."""
         return self._log_prob(x, generator).double()
 
-    @torch.no_grad()
+    @evaluating
     def bits_per_dim(self, x: torch.Tensor, generator: torch.Generator | None = None) -> float:
         """Mean ``-log2 p(x) / D`` over ``x`` (images: the dequantized bound)."""
         return float(-self.log_prob(x, generator).mean() / (self.dim * math.log(2.0)))
 
-    @torch.no_grad()
+    @evaluating
     def sample(self, n: int, generator: torch.Generator | None = None, *, temperature: float = 1.0) -> torch.Tensor:
         """``n`` samples ``(n, *data_shape)``: ``z ~ N(0, temperature^2 I)`` through the inverse flow."""
         if not temperature > 0:
             raise ConfigError(f"temperature must be > 0, got {temperature}")
-        was = self.training
-        self.eval()
-        try:
-            z = torch.randn((n, self.dim), generator=self.rng(generator)) * temperature
-            return self.inverse(z).float()
-        finally:
-            self.train(was)
+        z = torch.randn((n, self.dim), generator=self.rng(generator)) * temperature
+        return self.inverse(z).float()
+
+    def diversity_advice(self) -> str:
+        return (
+            "a flow's samples missing modes: sample with temperature=1.0 (lower concentrates on the main modes), "
+            f"add n_couplings (now {self.config.n_couplings}), widen hidden_dims / channels, or lower lr"
+        )
 
     # --- training -------------------------------------------------------------------------------------
     @torch.no_grad()

@@ -17,7 +17,7 @@ from ...losses.adversarial import SMOOTHABLE, discriminator_loss, generator_loss
 from ...nn import adam
 from ...nn.gan import Discriminator, Generator, dcgan_init, one_hot
 from ...registry import register_model
-from ..base import Batch, GenerativeModel, checked_labels
+from ..base import Batch, GenerativeModel, checked_labels, evaluating
 
 
 @dataclass(frozen=True)
@@ -260,29 +260,29 @@ class GAN(GenerativeModel):
         net = self.netG_ema if (ema and self.netG_ema is not None) else self.netG
         return self._from_net(net(z, self._cond(self._labels(labels, z.shape[0]))))
 
+    @evaluating
     def sample(
         self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """``n`` samples in the data's space; a conditional GAN draws ``labels`` (default 0, 1, ..., K-1, 0, ...)."""
+        """``n`` samples in the data's space; a conditional GAN draws ``labels`` (default 0, 1, ..., K-1, 0, ...).
+
+        Eval mode, no gradients; :meth:`generate` is the differentiable map the training step uses."""
         if self.config.n_classes and labels is None:
             labels = torch.arange(n) % self.config.n_classes
-        was = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                return self.generate(self.noise(n, generator), labels)
-        finally:
-            self.train(was)
+        return self.generate(self.noise(n, generator), labels)
 
-    @torch.no_grad()
+    @evaluating
     def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """The discriminator's raw scores ``(B,)`` on data-space samples ``x`` (eval mode)."""
-        was = self.training
-        self.eval()
-        try:
-            return self.netD(self._to_net(x), self._labels(labels, x.shape[0]))
-        finally:
-            self.train(was)
+        """The discriminator's raw scores ``(B,)`` on data-space samples ``x`` (eval mode, no gradients)."""
+        return self.netD(self._to_net(x), self._labels(labels, x.shape[0]))
+
+    def diversity_advice(self) -> str:
+        c = self.config
+        tips = [f"loss={name!r}" for name in ("non_saturating", "wasserstein_gp") if name != c.loss]
+        tips += [f"{flag}=True" for flag in ("minibatch_std", "spectral_norm") if not getattr(c, flag)]
+        if c.pack == 1:
+            tips.append("pack=2 (PacGAN)")
+        return f"a GAN dropping modes: try {', '.join(tips)}, or lower learning rates (lr_g, lr_d)"
 
     # --- training ---------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
