@@ -69,6 +69,14 @@ EXAMPLES = [
         {},
         {"batch_transform": "dynamic_binarize"},
     ),
+    (
+        "genlab train transformer_ar --data examples/corpus.txt --data-opt seq_len=128 --set d_model=128",
+        "transformer_ar",
+        str(ROOT / "examples" / "corpus.txt"),
+        {"seq_len": 128},
+        {"d_model": 128},
+        {},
+    ),
     ("genlab train realnvp --data ring8 --batch-size 256", "realnvp", "ring8", {}, {}, {"batch_size": 256}),
     ("genlab train bnn --data mnist", "bnn", "mnist", {}, {}, {}),
 ]

@@ -23,6 +23,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\nrun `{self.prog} -h` for help\n")
 
 
+THREADS_HELP = "CPU threads for torch (default: the idle cores; GENLAB_THREADS also sets it)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="genlab", description="Classic deep generative models on a plain CPU.")
     p.add_argument("--version", action="version", version=f"genlab {__version__}")
@@ -100,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default=None, help="where metrics.json and report.html go (default: the run directory)")
     e.add_argument("--overwrite", action="store_true", help="replace an earlier metrics.json / report.html")
     e.add_argument("--quiet", action="store_true", help="no progress output")
+    e.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     e.set_defaults(func="evaluate")
 
     g = sub.add_parser("gan-lab", help="mode collapse and vanishing gradients: several GAN losses on a 2-D toy")
@@ -118,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default=None, help="output directory (default runs/gan-lab-<data>-<time>)")
     g.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
     g.add_argument("--quiet", action="store_true", help="no progress output")
+    g.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     g.set_defaults(func="gan_lab")
 
     d = sub.add_parser("demo", help="train a VAE on the bundled digits and show what it learned (< 1 min)")
@@ -125,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--epochs", type=int, default=None, help="override the demo's number of epochs")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--quiet", action="store_true", help="no progress output")
+    d.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     d.set_defaults(func="demo")
     return p
 
@@ -173,6 +179,7 @@ def _add_training_args(t: argparse.ArgumentParser) -> None:
         "--no-mode-monitor", action="store_true", help="GANs: do not measure the modes / classes covered each epoch"
     )
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
 
 
 def _command(name: str):
@@ -193,6 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if hasattr(args, "threads"):  # the commands that compute: never stall on a busy machine
+            from ..threads import configure
+
+            configure(args.threads, quiet=getattr(args, "quiet", False))
         return int(_command(args.func)(args) or 0)
     except GenlabError as exc:
         print(f"genlab: error: {exc}", file=sys.stderr)
