@@ -15,7 +15,7 @@ from ...nn import adam
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, evaluating
 from ._stack import StackMixin
-from .rbm import RBM, RBMConfig
+from .rbm import RBM, RBMConfig, gibbs_advice
 from .sampling import bernoulli
 
 
@@ -215,15 +215,7 @@ class DBN(StackMixin, GenerativeModel):
         return self.head(h)
 
     def diversity_advice(self) -> str:
-        c = self.config
-        train = (
-            f"raise k (now {c.k}) or n_chains (now {c.n_chains})"
-            if c.method == "pcd"
-            else (f"train with method='pcd' (persistent chains) or more Gibbs steps k (now {c.k})")
-        )
-        return (
-            f"the top RBM's Gibbs chains do not mix between modes: sample with more steps (sample(steps=...)), {train}"
-        )
+        return f"the top RBM's Gibbs chains do not mix between modes: {gibbs_advice(self.config)}"
 
     # --- greedy layer-wise training ----------------------------------------------------------------------
     def set_stage(self, stage: int | None) -> None:

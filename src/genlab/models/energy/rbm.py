@@ -441,13 +441,7 @@ class RBM(GenerativeModel):
         return energy_pictures(self.W, self.config.data_shape, chain)
 
     def diversity_advice(self) -> str:
-        c = self.config
-        train = (
-            f"raise k (now {c.k}) or n_chains (now {c.n_chains})"
-            if c.method == "pcd"
-            else (f"train with method='pcd' (persistent chains) or more Gibbs steps k (now {c.k})")
-        )
-        return f"Gibbs chains that do not mix between modes: sample with more steps (sample(steps=...)), {train}"
+        return f"Gibbs chains that do not mix between modes: {gibbs_advice(self.config)}"
 
     # --- training --------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -618,3 +612,13 @@ def _squared_error(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
 
 
 __all__ = ["RBM", "RBMConfig"]
+
+
+def gibbs_advice(c: Any) -> str:
+    """What to change when Gibbs chains stay in few modes, for a config with ``method``, ``k`` and ``n_chains``."""
+    train = (
+        f"raise k (now {c.k}) or n_chains (now {c.n_chains})"
+        if c.method == "pcd"
+        else f"train with method='pcd' (persistent chains) or more Gibbs steps k (now {c.k})"
+    )
+    return f"sample with more steps (sample(steps=...)), {train}"
