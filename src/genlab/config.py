@@ -298,17 +298,17 @@ def _check_range(value: Any, f: dataclasses.Field, where: str) -> None:
         ):
             bound = meta.get(key)
             if bound is not None and not ok(v, bound):
-                raise ConfigError(f"{where} = {_short(value)} must be {word} {bound}")
+                raise ConfigError(f"{where} = {short_repr(value)} must be {word} {bound}")
     max_product = meta.get("max_product")
     if max_product is not None and isinstance(value, tuple):
         size = math.prod(v for v in value if isinstance(v, int) and not isinstance(v, bool))
         if size > max_product:
             raise ConfigError(
-                f"{where} = {_short(value)} holds {size} values in all; at most {max_product} are supported"
+                f"{where} = {short_repr(value)} holds {size} values in all; at most {max_product} are supported"
             )
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def short_repr(value: Any, limit: int = 80) -> str:
     """``repr(value)``, shortened for messages (a hostile config may hold a tuple of a million entries)."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 5] + " ...)"

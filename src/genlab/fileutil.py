@@ -141,3 +141,17 @@ def link_outside(path: str | os.PathLike, root: str | os.PathLike) -> str | None
     if not target.is_relative_to(base):
         return str(target)
     return None
+
+
+def refuse_link_outside(path: str | os.PathLike, root: str | os.PathLike, what: str = "") -> None:
+    """:class:`~genlab.errors.ModelFileError` if ``path`` is a symbolic link out of ``root`` (see
+    :func:`link_outside`); ``what`` names the file in the message (e.g. ``"checkpoint"``)."""
+    where = link_outside(path, root)
+    if where is not None:
+        from .errors import ModelFileError
+
+        name = f"{what} {path}" if what else str(path)
+        raise ModelFileError(
+            f"{name} is a symbolic link to {where}, outside {root}; genlab does not follow links out of a model "
+            "or run directory: copy the file into the directory instead (a link to a file inside it is fine)"
+        )

@@ -38,6 +38,7 @@ from safetensors.torch import load_file, save_file
 from . import fileutil
 from ._version import __version__
 from .config import MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH
+from .config import short_repr as _short
 from .data.dataset import DatasetInfo
 from .errors import ConfigError, GenlabError, ModelFileError, RunExistsError, UnknownModelError
 
@@ -150,19 +151,9 @@ def resolve_model_dir(path: str | Path) -> Path:
         raise ModelFileError(f"{path} is a file; a genlab model is a directory holding {CONFIG_FILE}")
     sub = path / MODEL_SUBDIR
     if not (path / CONFIG_FILE).exists() and (sub / CONFIG_FILE).exists():
-        _refuse_escaping_link(sub, path)
+        fileutil.refuse_link_outside(sub, path)
         return sub
     return path
-
-
-def _refuse_escaping_link(path: Path, root: Path) -> None:
-    where = fileutil.link_outside(path, root)
-    if where is not None:
-        raise ModelFileError(
-            f"{path} is a symbolic link to {where}, outside {root}; genlab does not follow links out of a model "
-            "or run directory: copy the file into the directory instead (a link to a file in the same "
-            "directory is fine)"
-        )
 
 
 def _member(root: Path, name: str, what: str) -> Path:
@@ -175,7 +166,7 @@ def _member(root: Path, name: str, what: str) -> Path:
             f"{root} has no {name}; it is not a complete genlab model directory (expected {CONFIG_FILE}, "
             f"{WEIGHTS_FILE}, {META_FILE}): {_FIX}"
         )
-    _refuse_escaping_link(path, root)
+    fileutil.refuse_link_outside(path, root)
     if not path.is_file():  # a directory, a FIFO (reading it would hang), a device, a dangling link
         raise ModelFileError(f"{path} is not a regular file, so it cannot be the model's {what}: {_FIX}")
     return path
@@ -564,8 +555,3 @@ def load_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], source:
         source,
     )
     model.load_state_dict(tensors, strict=True)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + " ..."

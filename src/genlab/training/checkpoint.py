@@ -60,7 +60,7 @@ def latest(directory: Path) -> Path | None:
         ModelFileError: ``directory`` is a symbolic link out of the run directory that holds it.
     """
     directory = Path(directory)
-    _refuse_escaping_link(directory, directory.parent, "checkpoint folder")
+    fileutil.refuse_link_outside(directory, directory.parent, "checkpoint folder")
     files = list_checkpoints(directory)
     return files[-1] if files else None
 
@@ -69,7 +69,7 @@ def read(path: Path) -> dict[str, Any]:
     """Load a checkpoint on the CPU; :class:`ModelFileError` if it is missing, not a regular file, a symbolic
     link out of its folder, corrupt or from a newer genlab."""
     path = Path(path)
-    _refuse_escaping_link(path, path.parent, "checkpoint")
+    fileutil.refuse_link_outside(path, path.parent, "checkpoint")
     if not path.exists():
         raise ModelFileError(f"checkpoint {path} does not exist")
     if not path.is_file():  # a directory, or a FIFO / device that torch.load would block on
@@ -87,12 +87,3 @@ def read(path: Path) -> dict[str, Any]:
             f"this genlab reads format {FORMAT_VERSION}"
         )
     return state
-
-
-def _refuse_escaping_link(path: Path, root: Path, what: str) -> None:
-    where = fileutil.link_outside(path, root)
-    if where is not None:
-        raise ModelFileError(
-            f"{what} {path} is a symbolic link to {where}, outside {root}; genlab does not follow links out of "
-            "a run directory: copy the file into the directory instead (a link within it is fine)"
-        )
