@@ -65,6 +65,12 @@ def param(
     return field(default=default, metadata=meta)
 
 
+def shape_param(default: tuple[int, ...], help: str = "shape of one sample") -> Any:
+    """The ``data_shape`` field every model has: positive sizes, at most ``MAX_SAMPLE_DIMS`` axes and
+    ``MAX_SAMPLE_SIZE`` values in all."""
+    return param(default, ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help=help)
+
+
 @dataclass(frozen=True)
 class BaseConfig:
     """Base of every model config: validated on creation, immutable, round-trips through dicts and JSON.

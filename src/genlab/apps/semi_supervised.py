@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
+from ..config import MAX_WIDTH, BaseConfig, param, shape_param
 from ..data.dataset import Dataset, DatasetInfo, as_dataset
 from ..errors import ConfigError, DataError, GenlabError
 from ..models.base import Batch, GenerativeModel
@@ -36,7 +36,7 @@ Strategy = Literal["scratch", "frozen", "gradual"]
 class FineTuneConfig(BaseConfig):
     """Configuration of :class:`EncoderClassifier`."""
 
-    data_shape: tuple[int, ...] = param((1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE)
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28))
     n_classes: int = param(10, ge=2, le=MAX_WIDTH)
     strategy: Literal["scratch", "frozen", "gradual"] = "gradual"
     lr: float = param(1e-3, gt=0, help="learning rate of the head (and of the top block)")

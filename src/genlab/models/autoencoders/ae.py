@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import torch
 
-from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
+from ...config import MAX_LAYERS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...data.corruptions import gaussian_noise, random_mask, salt_and_pepper
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
@@ -35,9 +35,7 @@ _CODE_ACTIVATIONS = {"none": _identity, "sigmoid": torch.sigmoid, "relu": torch.
 class AEConfig(BaseConfig):
     """Configuration of :class:`AE`."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one sample"
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one sample")
     architecture: Literal["mlp", "conv"] = param("mlp", help="mlp, or conv (images; hidden_dims are channels)")
     hidden_dims: tuple[int, ...] = param(
         (256,), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="encoder widths or channels (the decoder mirrors)"

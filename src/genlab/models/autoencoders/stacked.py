@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
+from ...config import MAX_LAYERS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...losses import reconstruction_error
@@ -26,9 +26,7 @@ from ._common import fit_code_gaussian
 class StackedAEConfig(BaseConfig):
     """Configuration of :class:`StackedAE`."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one sample"
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one sample")
     layer_dims: tuple[int, ...] = param(
         (256, 64, 16), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="widths of the encoder layers; the last is the code"
     )

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
-from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
+from ...config import MAX_LAYERS, MAX_STEPS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_normal_std_normal
@@ -25,13 +25,7 @@ _LOG_2PI = math.log(2 * math.pi)
 class VAEConfig(BaseConfig):
     """Configuration of :class:`VAE`."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28),
-        ge=1,
-        max_len=MAX_SAMPLE_DIMS,
-        max_product=MAX_SAMPLE_SIZE,
-        help="shape of one sample, e.g. (1, 28, 28)",
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one sample, e.g. (1, 28, 28)")
     architecture: Literal["mlp", "conv"] = param("mlp", help="mlp, or conv (images; hidden_dims are channels)")
     hidden_dims: tuple[int, ...] = param(
         (200, 200), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="encoder widths or channels (the decoder mirrors)"

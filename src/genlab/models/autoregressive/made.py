@@ -11,7 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import MAX_COPIES, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
+from ...config import (
+    MAX_COPIES,
+    MAX_LAYERS,
+    MAX_WIDTH,
+    BaseConfig,
+    param,
+    shape_param,
+)
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...nn import activation, adam
@@ -24,9 +31,7 @@ from ..base import Batch, GenerativeModel, evaluating, require_unit_range
 class MADEConfig(BaseConfig):
     """Configuration of :class:`MADE`."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one (binary) sample"
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one (binary) sample")
     hidden_dims: tuple[int, ...] = param(
         (500,), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="widths of the masked hidden layers"
     )

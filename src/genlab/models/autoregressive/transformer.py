@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
+from ...config import MAX_LAYERS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn import adam
@@ -23,13 +23,7 @@ from ..base import Batch, GenerativeModel, evaluating
 class TransformerARConfig(BaseConfig):
     """Configuration of :class:`TransformerAR`."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28),
-        ge=1,
-        max_len=MAX_SAMPLE_DIMS,
-        max_product=MAX_SAMPLE_SIZE,
-        help="shape of one sequence (an image is read row by row)",
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one sequence (an image is read row by row)")
     vocab_size: int = param(2, ge=2, le=MAX_WIDTH, help="tokens: 2 for binary pixels, the alphabet's size for text")
     vocab: str = param("", help="text: the characters of the tokens 0..vocab_size-1 (set from the data)")
     d_model: int = param(64, ge=1, le=MAX_WIDTH, help="width of the token representations")

@@ -11,7 +11,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import MAX_COPIES, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
+from ...config import (
+    MAX_COPIES,
+    MAX_LAYERS,
+    MAX_STEPS,
+    MAX_WIDTH,
+    BaseConfig,
+    param,
+    shape_param,
+)
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn import adam
@@ -24,9 +32,7 @@ from ..base import Batch, GenerativeModel, eval_mode
 class BNNConfig(BaseConfig):
     """Configuration of :class:`BNN`."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one input"
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one input")
     task: Literal["classification", "regression"] = "classification"
     n_outputs: int = param(10, ge=1, le=MAX_WIDTH, help="classes, or regression targets per input")
     method: Literal["bayes_by_backprop", "mc_dropout", "ensemble", "plain"] = param(

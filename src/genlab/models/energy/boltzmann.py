@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ...config import MAX_CHAINS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
+from ...config import MAX_CHAINS, MAX_STEPS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
@@ -22,13 +22,7 @@ from .sampling import MAX_EXACT_UNITS, bernoulli, inverse_temperature, logsumexp
 class BoltzmannConfig(BaseConfig):
     """Configuration of :class:`BoltzmannMachine`."""
 
-    data_shape: tuple[int, ...] = param(
-        (10,),
-        ge=1,
-        max_len=MAX_SAMPLE_DIMS,
-        max_product=MAX_SAMPLE_SIZE,
-        help="shape of one sample (the visible units)",
-    )
+    data_shape: tuple[int, ...] = shape_param((10,), "shape of one sample (the visible units)")
     n_hidden: int = param(4, ge=0, le=MAX_WIDTH, help="number of hidden units (0: a fully visible Boltzmann machine)")
     data_phase: Literal["mean_field", "gibbs"] = param(
         "mean_field", help="clamped phase: mean-field updates of the hidden units, or Gibbs sweeps"

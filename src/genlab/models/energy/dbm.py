@@ -10,7 +10,15 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ...config import MAX_CHAINS, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
+from ...config import (
+    MAX_CHAINS,
+    MAX_LAYERS,
+    MAX_STEPS,
+    MAX_WIDTH,
+    BaseConfig,
+    param,
+    shape_param,
+)
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...nn import adam
@@ -28,13 +36,7 @@ from .sampling import MAX_EXACT_UNITS, bernoulli, logsumexp_chunks
 class DBMConfig(BaseConfig):
     """Configuration of :class:`DBM`."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28),
-        ge=1,
-        max_len=MAX_SAMPLE_DIMS,
-        max_product=MAX_SAMPLE_SIZE,
-        help="shape of one (binary or [0, 1]) sample",
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one (binary or [0, 1]) sample")
     layer_dims: tuple[int, ...] = param(
         (500, 1000), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="hidden units per layer, bottom to top (2 or 3)"
     )

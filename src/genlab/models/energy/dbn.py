@@ -8,7 +8,15 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ...config import MAX_CHAINS, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
+from ...config import (
+    MAX_CHAINS,
+    MAX_LAYERS,
+    MAX_STEPS,
+    MAX_WIDTH,
+    BaseConfig,
+    param,
+    shape_param,
+)
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError
 from ...nn import adam
@@ -23,9 +31,7 @@ from .sampling import bernoulli
 class DBNConfig(BaseConfig):
     """Configuration of :class:`DBN`."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one sample"
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one sample")
     layer_dims: tuple[int, ...] = param(
         (500, 500), ge=1, le=MAX_WIDTH, max_len=MAX_LAYERS, help="hidden units per layer, bottom to top"
     )

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import MAX_CHAINS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
+from ...config import MAX_CHAINS, MAX_STEPS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn.optim import MomentumSGD
@@ -27,9 +27,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 class RBMConfig(BaseConfig):
     """Configuration of :class:`RBM`."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28), ge=1, max_len=MAX_SAMPLE_DIMS, max_product=MAX_SAMPLE_SIZE, help="shape of one sample"
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one sample")
     n_hidden: int = param(500, ge=1, le=MAX_WIDTH, help="number of binary hidden units")
     visible: Literal["bernoulli", "gaussian"] = param(
         "bernoulli", help="bernoulli for data in [0, 1] (intensities or binary), gaussian for real values"

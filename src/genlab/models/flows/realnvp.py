@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ...config import MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH, BaseConfig, param
+from ...config import MAX_LAYERS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...nn import adam
@@ -24,13 +24,7 @@ _LOG_2PI = math.log(2 * math.pi)
 class RealNVPConfig(BaseConfig):
     """Configuration of :class:`RealNVP`."""
 
-    data_shape: tuple[int, ...] = param(
-        (2,),
-        ge=1,
-        max_len=MAX_SAMPLE_DIMS,
-        max_product=MAX_SAMPLE_SIZE,
-        help="(d,) for flat data or (C, H, W) images (H, W even)",
-    )
+    data_shape: tuple[int, ...] = shape_param((2,), "(d,) for flat data or (C, H, W) images (H, W even)")
     n_couplings: int = param(
         8, ge=1, le=MAX_LAYERS, help="flat: coupling layers; images: couplings per stage (3 stages)"
     )

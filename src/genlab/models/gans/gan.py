@@ -10,7 +10,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import MAX_COPIES, MAX_LAYERS, MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_STEPS, MAX_WIDTH, BaseConfig, param
+from ...config import (
+    MAX_COPIES,
+    MAX_LAYERS,
+    MAX_STEPS,
+    MAX_WIDTH,
+    BaseConfig,
+    param,
+    shape_param,
+)
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
 from ...losses.adversarial import SMOOTHABLE, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
@@ -24,13 +32,7 @@ from ..base import Batch, GenerativeModel, checked_labels, evaluating
 class GANConfig(BaseConfig):
     """Configuration of :class:`GAN` (the ``gan``, ``dcgan``, ``wgan``, ``wgan_gp``, ``lsgan``, ``cgan`` presets)."""
 
-    data_shape: tuple[int, ...] = param(
-        (1, 28, 28),
-        ge=1,
-        max_len=MAX_SAMPLE_DIMS,
-        max_product=MAX_SAMPLE_SIZE,
-        help="shape of one sample, e.g. (1, 28, 28) or (2,)",
-    )
+    data_shape: tuple[int, ...] = shape_param((1, 28, 28), "shape of one sample, e.g. (1, 28, 28) or (2,)")
     architecture: Literal["auto", "mlp", "conv"] = param(
         "auto", help="auto: DCGAN conv nets for images of at least 8x8, an MLP otherwise"
     )
