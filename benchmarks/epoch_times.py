@@ -9,7 +9,8 @@ ANCHORS.md is timed in the same run as the anchor (genlab's dcgan at the same se
 Writes ``src/genlab/cli/epoch_times.json`` (what ``genlab models -v`` and the README show) and
 ``benchmarks/results/epoch_times.json``.
 
-Usage: GENLAB_DATA=../shared/data/mnist python benchmarks/epoch_times.py [--seconds 6] [--only vae,dcgan]
+Usage: GENLAB_DATA=../shared/data/mnist:../shared/data/tables python benchmarks/epoch_times.py [--seconds 6]
+       [--only vae,dcgan]
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "src" / "genlab" / "cli" / "epoch_times.json"
 
 # models that learn labels or need their own kind of data, and the data set each is timed on
-DATASETS = {"realnvp": ["ring8", "digits", "mnist"], "boltzmann": ["digits"]}
+DATASETS = {
+    "realnvp": ["ring8", "digits", "mnist"],
+    "boltzmann": ["digits"],
+    **{name: ["penguins", "diamonds"] for name in ("ctgan", "tvae", "gaussian_copula")},  # tables
+}
 DEFAULT_DATASETS = ["digits", "mnist"]
 # models whose tokens must be whole numbers are timed on binarized images
 DATA_OPTIONS = {"transformer_ar": {"binarize": "static"}}

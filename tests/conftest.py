@@ -10,6 +10,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 _SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+_SHARED_TABLES = ROOT.parent / "shared" / "data" / "tables"
 
 
 def mnist_dir() -> Path | None:
@@ -25,6 +26,25 @@ def mnist_root() -> Path:
     d = mnist_dir()
     if d is None:
         pytest.skip("MNIST not found: set GENLAB_DATA to a folder with the four IDX files")
+    return d
+
+
+def tables_dir() -> Path | None:
+    env = os.environ.get("GENLAB_DATA")
+    dirs = [Path(p) for p in env.split(os.pathsep) if p] if env else []
+    for cand in [d for e in dirs for d in (e, e / "tables", e.parent / "tables")] + [_SHARED_TABLES]:
+        if (cand / "penguins.csv").exists():
+            return cand
+    return None
+
+
+@pytest.fixture
+def tables_root(monkeypatch) -> Path:
+    """The folder of the shared mixed-type tables (penguins.csv, diamonds.csv...), also put on GENLAB_DATA."""
+    d = tables_dir()
+    if d is None:
+        pytest.skip("the shared tables were not found: set GENLAB_DATA to a folder holding penguins.csv etc.")
+    monkeypatch.setenv("GENLAB_DATA", str(d))
     return d
 
 

@@ -58,6 +58,11 @@ class RunLockedError(TrainingError):
     """Another live process is writing the same run directory."""
 
 
+class TableWarning(UserWarning):
+    """A table column genlab models differently from what its type suggests, or leaves out (an ID column, a
+    constant or empty column, text that looks numeric); the message names the column and what was done."""
+
+
 class ModeCollapseWarning(UserWarning):
     """A generator's samples cover fewer modes or classes than before (issued as a warning, not raised)."""
 
@@ -73,6 +78,7 @@ __all__ = [
     "NonFiniteLossError",
     "RunExistsError",
     "RunLockedError",
+    "TableWarning",
     "TrainingError",
     "UnknownModelError",
 ]

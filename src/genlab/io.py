@@ -40,7 +40,7 @@ from ._version import __version__
 from .config import MAX_SAMPLE_DIMS, MAX_SAMPLE_SIZE, MAX_WIDTH
 from .config import short_repr as _short
 from .data.dataset import DatasetInfo
-from .errors import ConfigError, GenlabError, ModelFileError, RunExistsError, UnknownModelError
+from .errors import ConfigError, DataError, GenlabError, ModelFileError, RunExistsError, UnknownModelError
 
 if TYPE_CHECKING:
     from .models.base import GenerativeModel
@@ -69,7 +69,7 @@ _META_TYPES: dict[str, type | tuple[type, ...]] = {
     "created": str,
     "data": object,  # null, or a DatasetInfo mapping: see data_info_from_dict
 }
-_DATA_KEYS = ("name", "sample_shape", "value_range", "class_names", "source")
+_DATA_KEYS = ("name", "sample_shape", "value_range", "class_names", "source", "table")
 
 # safetensors dtype names (https://github.com/huggingface/safetensors, "dtype" in the header)
 _ST_DTYPES: dict[str, torch.dtype] = {
@@ -309,12 +309,23 @@ def data_info_from_dict(d: Any, where: str = "data") -> DatasetInfo:
         not isinstance(names, list) or len(names) > MAX_WIDTH or not all(isinstance(n, str) for n in names)
     ):
         raise bad(f"class_names must be null or a list of at most {MAX_WIDTH} strings, got {_short(names)}")
+    table = d.get("table")
+    if table is not None:
+        from .tabular.transform import TableTransform
+
+        try:
+            transform = TableTransform.from_dict(table, where="table")
+        except DataError as exc:
+            raise bad(str(exc)) from exc
+        if (transform.width,) != tuple(shape):
+            raise bad(f"the table transform encodes {transform.width} values per row but sample_shape is {shape}")
     return DatasetInfo(
         name=d["name"],
         sample_shape=tuple(shape),
         value_range=(float(vr[0]), float(vr[1])),
         class_names=tuple(names) if names is not None else None,
         source=d.get("source", ""),
+        table=table,
     )
 
 

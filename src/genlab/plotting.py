@@ -232,6 +232,69 @@ def save_lines(
     return _finish(plt, fig, ax, path, title)
 
 
+def save_table_marginals(
+    real: Any, fake: Any, kinds: dict[str, str], path: str | Path, max_columns: int = 16, title: str = ""
+) -> Path:
+    """One panel per column of two DataFrames: overlaid histograms of a numerical / datetime column, side-by-side
+    category frequencies (the 12 most frequent levels) of a categorical / boolean one; missing cells as a level."""
+    import numpy as np
+
+    plt = _figure()
+    names = [c for c, k in kinds.items() if k in ("numerical", "datetime", "categorical", "boolean")][:max_columns]
+    cols = min(4, max(1, len(names)))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.5 * rows), dpi=90, squeeze=False)
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    for ax, name in zip(axes.flat, names, strict=False):
+        r, f = real[name], fake[name]
+        if kinds[name] in ("numerical", "datetime"):
+            rv = _as_float(r)
+            fv = _as_float(f)
+            rv, fv = rv[~np.isnan(rv)], fv[~np.isnan(fv)]
+            lo, hi = (float(rv.min()), float(rv.max())) if len(rv) else (0.0, 1.0)
+            bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 31)
+            ax.hist(rv, bins=bins, density=True, alpha=0.5, label="real", color="tab:gray")
+            ax.hist(np.clip(fv, lo, hi), bins=bins, density=True, alpha=0.5, label="synthetic", color="tab:blue")
+        else:
+            rc = r.astype(object).where(r.notna(), "(missing)").astype(str).value_counts(normalize=True)
+            fc = f.astype(object).where(f.notna(), "(missing)").astype(str).value_counts(normalize=True)
+            levels = list(rc.index[:12])
+            x = np.arange(len(levels))
+            ax.bar(x - 0.2, [rc.get(v, 0.0) for v in levels], width=0.4, color="tab:gray", label="real")
+            ax.bar(x + 0.2, [fc.get(v, 0.0) for v in levels], width=0.4, color="tab:blue", label="synthetic")
+            ax.set_xticks(x, [v[:10] for v in levels], rotation=60, fontsize=7)
+        ax.set_title(str(name)[:30], fontsize=9)
+        ax.tick_params(labelsize=7)
+    if names:
+        axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title or "real (grey) and synthetic (blue) columns", fontsize=10)
+    return _finish(plt, fig, None, path, "")
+
+
+def _as_float(s: Any) -> np.ndarray:
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s.astype("datetime64[ns]").astype("int64").where(s.notna()).to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def save_heatmap(
+    matrix: Any, labels: Sequence[str], path: str | Path, title: str = "", vmin: float = 0.0, vmax: float = 1.0
+) -> Path:
+    """A square heat map of ``matrix`` ``(K, K)`` with the ``labels`` on both axes and a colour bar (NaN blank)."""
+    plt = _figure()
+    k = len(labels)
+    size = min(3 + 0.45 * k, 12)
+    fig, ax = plt.subplots(figsize=(size + 1, size), dpi=90)
+    im = ax.imshow(np.asarray(matrix, dtype=float), vmin=vmin, vmax=vmax, cmap="viridis")
+    ax.set_xticks(range(k), [str(s)[:14] for s in labels], rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(k), [str(s)[:14] for s in labels], fontsize=8)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    return _finish(plt, fig, ax, path, title)
+
+
 def save_samples(samples: torch.Tensor, path: str | Path, value_range=(0.0, 1.0), **kwargs: Any) -> Path | None:
     """Picture samples the way their shape suggests: a grid for images, a scatter for 2D points.
 

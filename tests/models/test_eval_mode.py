@@ -29,6 +29,9 @@ TINY: dict[str, dict] = {
     "dbn": {"data_shape": (4,), "layer_dims": (3, 2)},
     "gan": {"data_shape": (2,), "hidden_dims": (8,), "latent_dim": 2},
     "bnn": {"data_shape": (4,), "hidden_dims": (8,), "n_outputs": 3, "method": "mc_dropout"},
+    "ctgan": {"embedding_dim": 4, "generator_dims": (8,), "discriminator_dims": (8,), "pac": 2},
+    "tvae": {"embedding_dim": 2, "compress_dims": (8,), "decompress_dims": (8,)},
+    "gaussian_copula": {"n_quantiles": 11},
 }
 
 #: how each decorated method is called on a tiny model ``m`` with a batch ``x`` (labels ``y`` where needed)
@@ -48,6 +51,7 @@ CALLS = {
     "active_units": lambda m, x, y: m.active_units(x),
     "predict_proba": lambda m, x, y: m.predict_proba(x),
     "discriminate": lambda m, x, y: m.discriminate(x),
+    "sample_remaining": lambda m, x, y: m.sample_remaining(x, torch.arange(x.numel()).reshape(x.shape) % 2 == 0),
 }
 #: decorated methods a model of this configuration rejects by design (not semi-supervised: no classifier)
 SKIP = {("vae", "predict_proba")}

@@ -116,9 +116,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         raise RunExistsError(f"{out} already exists; choose another --out or pass --overwrite")
     suffix = out.suffix.lower()
-    if suffix not in (".png", ".npy", ".csv", ".txt"):
-        raise ConfigError(f"--out must end in .png, .npy, .csv or .txt (text models), got {out.name!r}")
+    if suffix not in (".png", ".npy", ".csv", ".txt", ".parquet"):
+        raise ConfigError(
+            f"--out must end in .png, .npy, .csv, .parquet (tables) or .txt (text models), got {out.name!r}"
+        )
     model = load(args.run)
+    table = getattr(model.data_info, "table", None) is not None
+    if table:
+        return _sample_table(model, args, out, suffix)
+    if args.condition:
+        raise ConfigError(f"{args.run} is not a table model; --condition applies to ctgan, tvae and gaussian_copula")
+    if suffix == ".parquet":
+        raise ConfigError(f"{args.run} is not a table model; write its samples to .png, .npy or .csv")
     if suffix == ".txt" and not getattr(model.config, "vocab", ""):
         raise ConfigError(f"{args.run} is not a text model; write its samples to .png, .npy or .csv")
     kwargs = {}
@@ -149,6 +158,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_table(model, args: argparse.Namespace, out: Path, suffix: str) -> int:
+    """Table models: decoded rows with the training table's columns, to CSV or Parquet (atomically)."""
+    from ..tabular import Synthesizer
+    from ..tabular.io import write_table
+
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigError(f"{args.run} makes table rows; write them to a .csv or .parquet file, not {out.name!r}")
+    conditions = _key_values(args.condition, "--condition") if args.condition else None
+    frame = Synthesizer.from_model(model).sample(args.n, conditions=conditions, seed=args.seed)
+    write_table(frame, out)
+    print(f"wrote {args.n} rows x {frame.shape[1]} columns to {out}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import os
 
@@ -174,6 +197,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         ll_k=args.ll_k,
         ll_betas=args.ll_betas,
         progress=not args.quiet,
+        target=args.target,
     )
     paths = write_report(ev, out, overwrite=args.overwrite)
     from ..report.html import metric_rows

@@ -69,11 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run", help="run directory or model directory")
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument(
-        "--out", required=True, help="output file: .png (a picture), .npy or .csv (the values), .txt (text models)"
+        "--out",
+        required=True,
+        help="output file: .png (a picture), .npy or .csv (the values), .txt (text models); tables: .csv or .parquet",
     )
     s.add_argument("--seed", type=int, default=0)
     s.add_argument(
         "--labels", default=None, help="conditional models: a class (e.g. 3) or comma-separated classes, repeated to -n"
+    )
+    s.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="table models: every row has this category (repeatable), e.g. --condition species=Adelie",
     )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     s.set_defaults(func="sample")
@@ -84,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics",
         default=None,
         help="comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage), classes, modes, recon, "
-        "ll (log-likelihood); default every one that applies",
+        "ll (log-likelihood); tables: quality, detection, utility, privacy; default every one that applies",
+    )
+    e.add_argument(
+        "--target", default=None, help="table models: the column the utility score predicts (default per table)"
     )
     e.add_argument("-n", type=int, default=None, help="generated samples (default: the reference set's size, <= 10000)")
     e.add_argument("--data", default=None, help="the data set, if the directory has no run.json")

@@ -24,6 +24,8 @@ class DatasetInfo:
         value_range: ``(low, high)`` the values lie in, e.g. ``(0.0, 1.0)``.
         class_names: names of the integer labels, or ``None`` when there are no labels.
         source: where it came from (a path, ``"sklearn"``, ``"generated"``).
+        table: for tables, the fitted :class:`~genlab.tabular.transform.TableTransform` as JSON (its
+            ``to_dict()``): how rows were encoded and how samples decode back to a DataFrame; else ``None``.
     """
 
     name: str
@@ -31,15 +33,19 @@ class DatasetInfo:
     value_range: tuple[float, float]
     class_names: tuple[str, ...] | None = None
     source: str = ""
+    table: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "sample_shape": list(self.sample_shape),
             "value_range": list(self.value_range),
             "class_names": list(self.class_names) if self.class_names is not None else None,
             "source": self.source,
         }
+        if self.table is not None:
+            out["table"] = self.table
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DatasetInfo:
@@ -50,6 +56,7 @@ class DatasetInfo:
             value_range=(float(d["value_range"][0]), float(d["value_range"][1])),
             class_names=tuple(names) if names is not None else None,
             source=str(d.get("source", "")),
+            table=d.get("table"),
         )
 
 

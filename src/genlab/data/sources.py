@@ -82,6 +82,16 @@ class Source:
 
     loader: Callable[..., Dataset]
     description: str
+    splits: tuple[str, ...] = SPLITS
+
+
+def _table_sources() -> dict[str, Source]:
+    from ..tabular.data import FILE_TABLES, SKLEARN_TABLES, load_table
+
+    return {
+        name: Source(functools.partial(load_table, name), f"table: {text}", ("train", "test", "all"))
+        for name, text in {**FILE_TABLES, **SKLEARN_TABLES}.items()
+    }
 
 
 SOURCES: dict[str, Source] = {
@@ -94,6 +104,10 @@ SOURCES: dict[str, Source] = {
     "grid25": Source(functools.partial(load_toy, "grid25"), "25 Gaussians on a 5x5 grid (2-D toy)"),
     "swiss_roll": Source(functools.partial(load_toy, "swiss_roll"), "2-D swiss roll with 25 segment modes (toy)"),
 }
+
+SOURCES.update(_table_sources())
+TABLE_OPTIONS = ("representation", "discrete_columns", "metadata", "max_modes", "mixture_rows", "keep_bounds")
+"""Options that make a ``.csv`` file load as a mixed-type table (:func:`genlab.tabular.data.load_table`)."""
 
 # Path sources: file suffix -> loader(path, **options); a directory is an image folder.
 PATH_LOADERS: dict[str, Callable[..., Dataset]] = {".csv": load_csv, ".npy": load_npy, ".txt": load_text}
@@ -148,10 +162,10 @@ def load(
     by_key = {_normalize(name): name for name in SOURCES}
     if key in by_key:
         name = by_key[key]
-        if split not in SPLITS:
+        if split not in SOURCES[name].splits:
             raise DataError(
-                f"split must be 'train' or 'test', got {split!r}; for a validation set use "
-                "Dataset.split(fraction, generator=...) on the train split"
+                f"split must be {' or '.join(map(repr, SOURCES[name].splits))}, got {split!r}; for a validation set "
+                "use Dataset.split(fraction, generator=...) on the train split"
             )
         loader = SOURCES[name].loader
         _check_options(loader, options, name)
@@ -165,6 +179,14 @@ def load(
             f"unknown dataset {os.fspath(name_or_path)!r}{hint}: it is neither a known name ({known}) nor an "
             "existing path; pass a known name, or the path of an image folder, a .csv, .npy or .txt file"
         )
+    table_file = path.suffix.lower() in (".parquet", ".pq", ".tsv") or (
+        path.suffix.lower() == ".csv" and any(k in options for k in TABLE_OPTIONS)
+    )
+    if table_file:
+        from ..tabular.data import load_table
+
+        _check_options(load_table, options, str(path))
+        return load_table(path, split, **options)
     if path.is_dir():
         loader = load_image_folder
     elif path.suffix.lower() in PATH_LOADERS:

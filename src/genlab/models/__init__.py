@@ -7,18 +7,24 @@ from .bayesian import BNN, BNNConfig
 from .energy import RBM, RBMConfig
 from .flows import RealNVP, RealNVPConfig
 from .gans import GAN, GANConfig
+from .tabular import CTGAN, TVAE, CTGANConfig, GaussianCopula, GaussianCopulaConfig, TVAEConfig
 
 __all__ = [
     "AE",
     "BNN",
+    "CTGAN",
     "GAN",
     "MADE",
     "RBM",
+    "TVAE",
     "VAE",
     "AEConfig",
     "BNNConfig",
     "Batch",
+    "CTGANConfig",
     "GANConfig",
+    "GaussianCopula",
+    "GaussianCopulaConfig",
     "GenerativeModel",
     "MADEConfig",
     "RBMConfig",
@@ -26,6 +32,7 @@ __all__ = [
     "RealNVPConfig",
     "StackedAE",
     "StackedAEConfig",
+    "TVAEConfig",
     "TransformerAR",
     "TransformerARConfig",
     "VAEConfig",

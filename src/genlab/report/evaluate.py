@@ -58,6 +58,7 @@ from ..models.autoencoders.latent import project_2d
 from ..progress import Progress, format_seconds, note
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "dc", "classes", "modes", "recon", "ll", "predictive")
+"""Metrics of image, toy and density models (table models have their own: genlab.report.tabular.TABLE_METRICS)."""
 RUN_FILE = "run.json"
 
 
@@ -148,6 +149,7 @@ def evaluate_run(
     ll_betas: int = 5000,
     pictures: bool = True,
     progress: bool = True,
+    target: str | None = None,
 ) -> Evaluation:
     """Compute the metrics of the model in ``run`` (a run directory, or a model directory with ``data``).
 
@@ -163,6 +165,10 @@ def evaluate_run(
         pictures: gather the report's pictures (PNG bytes).
         progress: say on standard error which stage runs (sampling, features, each metric, floors, pictures),
             with the progress of the long ones (see :mod:`genlab.progress`).
+        target: table models: the column the utility score predicts (default: the named table's usual target).
+
+    Table models (ctgan, tvae, gaussian_copula) get the table metrics instead (:mod:`genlab.report.tabular`):
+    ``quality``, ``detection``, ``utility``, ``privacy``.
     """
     t0 = time.perf_counter()
     path = Path(run)
@@ -174,6 +180,13 @@ def evaluate_run(
     options = dict(data_options if data_options is not None else (info or {}).get("data", {}).get("options", {}))
     if not name:
         raise ConfigError(f"{path} has no {RUN_FILE} saying what it was trained on; pass the data (--data NAME)")
+    if getattr(model.data_info, "table", None) is not None:
+        from .tabular import evaluate_table
+
+        return evaluate_table(
+            model, path, info, name, options, metrics=metrics, n=n, seed=seed, target=target,
+            pictures=pictures, progress=progress, t0=t0,
+        )  # fmt: skip
     train, ref, ref_split = _reference(name, options)
     shape = tuple(ref.info.sample_shape)
     if tuple(model.data_shape) != shape:

@@ -34,6 +34,8 @@ _CAPTIONS = {
     "filters": "Filters: first-layer weights of 100 hidden units",
     "attention": "Attention of each head (columns) of each layer (rows) when predicting a middle pixel",
     "reliability": "Reliability diagram: accuracy against confidence per bin (the diagonal is calibrated)",
+    "marginals": "Each column: real (grey) against synthetic (blue)",
+    "pair_trends": "Pair trends: how well each pair of columns keeps its association (1 = as in the real table)",
 }
 
 
@@ -184,7 +186,59 @@ def metric_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]
         else:
             rows.append(("RMSE ↓", _f(r["rmse"]), "–", "–", how))
             rows.append(("NLL of the targets (nats) ↓", _f(r["nll"]), "–", "–", "Gaussian predictive"))
+    rows.extend(_table_rows(m))
     return rows  # fmt: skip
+
+
+def _table_rows(m: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """The rows of the table metrics (quality, detection, utility, privacy)."""
+    rows = []
+    if "quality" in m:
+        r = m["quality"]
+        rows.append(("Quality score ↑", _f(r.get("score")), "–", "–", "mean of column shapes and pair trends (0..1)"))
+        rows.append(("Column shapes ↑", _f(r.get("column_shapes")), "–", "–", "1 - KS / 1 - TV distance"))
+        rows.append(("Pair trends ↑", _f(r.get("column_pair_trends")), "–", "–", "correlation / contingency"))
+    if "detection" in m:
+        r = m["detection"]
+        rows.append(
+            ("Detection AUC ↓", _f(r.get("auc")), "–", "–", f"real vs synthetic classifier; score {_f(r.get('score'))}")
+        )
+    if "utility" in m:
+        r = m["utility"]
+        for model_name, res in (r.get("models") or {}).items():
+            metric = "accuracy" if r.get("task") == "classification" else "r2"
+            real, syn = (res.get("real") or {}).get(metric), (res.get("synthetic") or {}).get(metric)
+            rows.append(
+                (
+                    f"TSTR {metric} ({model_name}) ↑",
+                    _f(syn),
+                    "–",
+                    "–",
+                    f"train on real: {_f(real)}; target {r.get('target')}",
+                )
+            )
+    if "privacy" in m:
+        r = m["privacy"]
+        rows.append(
+            (
+                "DCR ratio (synthetic / holdout) ↑",
+                _f(r.get("dcr_ratio")),
+                "–",
+                "–",
+                "median distance to the closest training row",
+            )
+        )
+        rows.append(
+            (
+                "Exact copies of training rows ↓",
+                _f(r.get("exact_copy_rate")),
+                "–",
+                "–",
+                f"holdout rows: {_f(r.get('holdout_copy_rate'))}",
+            )
+        )
+        rows.append(("Membership inference AUC ↓", _f(r.get("mia_auc")), "–", "–", "0.5: members not told apart"))
+    return rows
 
 
 def _img(name: str, png: bytes) -> str:
@@ -202,10 +256,11 @@ def render_report(results: dict[str, Any], pictures: dict[str, bytes]) -> str:
     if ext:
         acc = f", test accuracy {ext['test_accuracy']}%" if ext.get("test_accuracy") else ""
         ext_line = f" Features: <b>{html.escape(str(ext.get('name')))}</b>{acc}."
+    unit = "rows" if results.get("kind") == "table" else "images"
     body = [
         f"<h1>genlab evaluation: {html.escape(title)}</h1>",
         f"<p class='sub'>{results.get('n_samples')} samples against the {html.escape(str(data.get('reference')))} "
-        f"split ({data.get('n_reference')} images); seed {results.get('seed')}.{ext_line} "
+        f"split ({data.get('n_reference')} {unit}); seed {results.get('seed')}.{ext_line} "
         f"genlab {html.escape(str(results.get('genlab_version')))}, {html.escape(str(results.get('date')))}."
         + (
             f" {100 * results['clipped_fraction']:.2f}% of the sample values lay outside the data's range and were "

@@ -182,6 +182,10 @@ def _build_config(entry, config: BaseConfig | dict | str | Path | None, override
     fields = {f[0] for f in cfg_cls.describe()}
     if "data_shape" in fields:
         base["data_shape"] = tuple(data.info.sample_shape)
+    if "layout" in fields and data.info.table is not None:  # tables: the encoded row's parts
+        from ..tabular.transform import TableTransform
+
+        base["layout"] = TableTransform.from_dict(data.info.table).layout
     vocab = data.extras.get("vocab")
     if isinstance(vocab, str) and {"vocab", "vocab_size"} <= fields:  # text: the tokens are the data's characters
         base["vocab"], base["vocab_size"] = vocab, len(vocab)
@@ -292,6 +296,14 @@ def train(
                 "Choose another --out"
             )
     st = TrainSettings(**settings)
+    representation = getattr(
+        get_model(model).config_cls if isinstance(model, str) else model.config, "representation", None
+    )
+    if representation is not None and not isinstance(data, Dataset):  # table models: the rows they read
+        from ..tabular.data import is_table_source
+
+        if is_table_source(data_spec["name"]):  # anything else is refused by the model's check_data
+            data_spec["options"].setdefault("representation", representation)
     dataset = data if isinstance(data, Dataset) else load_data(data_spec["name"], **data_spec["options"])
 
     if isinstance(model, GenerativeModel):
@@ -410,7 +422,13 @@ def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, s
     files: dict[str, Path] = {"model": io.save_model(model, run_dir / io.MODEL_SUBDIR, overwrite=True)}
     lo_hi = model.data_info.value_range if model.data_info else (0.0, 1.0)
     samples = None
-    if model.generative:  # predictive models (Bayesian networks) draw predictions, not data
+    if getattr(model.data_info, "table", None) is not None:  # table models: rows decoded to the table's columns
+        from ..tabular import Synthesizer
+        from ..tabular.io import write_table
+
+        rows = Synthesizer.from_model(model).sample(1000, seed=trainer.seed)
+        files["samples_table"] = write_table(rows, run_dir / "samples.csv")
+    elif model.generative:  # predictive models (Bayesian networks) draw predictions, not data
         with torch.no_grad():
             samples = model.sample(64, generator=torch.Generator().manual_seed(trainer.seed))
         p = plotting.save_samples(samples, run_dir / "samples.png", value_range=lo_hi)
