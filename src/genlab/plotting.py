@@ -254,8 +254,9 @@ def save_table_marginals(
             rv, fv = rv[~np.isnan(rv)], fv[~np.isnan(fv)]
             lo, hi = (float(rv.min()), float(rv.max())) if len(rv) else (0.0, 1.0)
             bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 31)
-            ax.hist(rv, bins=bins, density=True, alpha=0.5, label="real", color="tab:gray")
-            ax.hist(np.clip(fv, lo, hi), bins=bins, density=True, alpha=0.5, label="synthetic", color="tab:blue")
+            for values, label, colour in ((rv, "real", "tab:gray"), (np.clip(fv, lo, hi), "synthetic", "tab:blue")):
+                if len(values):  # a column the model left all missing has nothing to draw
+                    ax.hist(values, bins=bins, density=True, alpha=0.5, label=label, color=colour)
         else:
             rc = r.astype(object).where(r.notna(), "(missing)").astype(str).value_counts(normalize=True)
             fc = f.astype(object).where(f.notna(), "(missing)").astype(str).value_counts(normalize=True)

@@ -148,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_training_args(t: argparse.ArgumentParser) -> None:
-    t.add_argument("--epochs", type=int, default=None, help="total epochs (default 10)")
-    t.add_argument("--batch-size", type=int, default=None, help="default 128")
+    t.add_argument("--epochs", type=int, default=None, help="total epochs (default 10; 1 for gaussian_copula)")
+    t.add_argument("--batch-size", type=int, default=None, help="default 128 (500 for the table models)")
     t.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     t.add_argument(
         "--lr",

@@ -103,9 +103,23 @@ def gradient_penalty(
         raise ConfigError(
             f"the gradient penalty needs real and fake batches of one shape, got {real.shape} / {fake.shape}"
         )
+    x_hat = interpolates(real, fake, generator)
+    return penalty_at(critic(x_hat), x_hat, target)
+
+
+def interpolates(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    r""":math:`\hat x = \epsilon x + (1 - \epsilon) \tilde x`, one :math:`\epsilon \sim U[0, 1]` per sample, detached
+    from both inputs and requiring gradients (the points :func:`penalty_at` scores)."""
     eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator, dtype=real.dtype)
-    x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
-    scores = critic(x_hat)
+    return (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
+
+
+def penalty_at(scores: torch.Tensor, x_hat: torch.Tensor, target: float = 1.0) -> torch.Tensor:
+    """The gradient penalty from a critic's ``scores`` ``(B,)`` at the points ``x_hat`` (from :func:`interpolates`).
+
+    Lets a caller score the interpolates in the same forward pass as its real and fake batches (each score must
+    depend on its own row only: no batch norm). The graph is kept so the penalty's gradient reaches the weights.
+    """
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     norms = grad.reshape(grad.shape[0], -1).norm(dim=1)
     return (norms - target).square().mean()
@@ -127,4 +141,13 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
     return grad.reshape(grad.shape[0], -1).square().sum(1).mean()
 
 
-__all__ = ["ADVERSARIAL_LOSSES", "SMOOTHABLE", "discriminator_loss", "generator_loss", "gradient_penalty", "r1_penalty"]
+__all__ = [
+    "ADVERSARIAL_LOSSES",
+    "SMOOTHABLE",
+    "discriminator_loss",
+    "generator_loss",
+    "gradient_penalty",
+    "interpolates",
+    "penalty_at",
+    "r1_penalty",
+]

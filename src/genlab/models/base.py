@@ -130,6 +130,8 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
     #: False for models that predict rather than generate (Bayesian networks): their ``sample`` draws
     #: predictions for given inputs, ``sample(n, x=...)``
     generative: ClassVar[bool] = True
+    #: training settings this family trains with unless told otherwise (e.g. the copula's single epoch)
+    train_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: BaseConfig) -> None:
         super().__init__()

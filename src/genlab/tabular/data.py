@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, DatasetNotFoundError
-from .schema import _pandas, read_table
+from .schema import _pandas, check_table, read_table
 from .transform import REPRESENTATIONS, TableTransform
 
 if TYPE_CHECKING:
@@ -190,6 +190,7 @@ def load_table(
     else:
         df = read_table(data, file_encoding=file_encoding, sep=sep)
         name, source = Path(data).stem, str(data)
+    check_table(df, name if name != "table" else "the table")
     rows = split_frame(df, split, split_seed)
     return table_dataset(
         rows,

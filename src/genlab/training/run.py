@@ -295,6 +295,9 @@ def train(
                 f"{run_dir} exists and is not a genlab run directory (no {RUN_FILE}); refusing to replace it. "
                 "Choose another --out"
             )
+    if recorded is None:  # the family's own defaults (a copula fits in one epoch; CTGAN's batch of 500)
+        cls = get_model(model).cls if isinstance(model, str) else type(model)
+        settings = {**cls.train_defaults, **settings}
     st = TrainSettings(**settings)
     representation = getattr(
         get_model(model).config_cls if isinstance(model, str) else model.config, "representation", None

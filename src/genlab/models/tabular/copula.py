@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -81,6 +81,7 @@ class GaussianCopula(GenerativeModel):
     """
 
     config: GaussianCopulaConfig
+    train_defaults: ClassVar[dict[str, Any]] = {"epochs": 1, "batch_size": 500}
 
     def __init__(self, config: GaussianCopulaConfig) -> None:
         super().__init__(config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -12,7 +12,7 @@ from torch import nn
 
 from ...config import MAX_COPIES, MAX_LAYERS, MAX_STEPS, MAX_WIDTH, param
 from ...data.dataset import DatasetInfo
-from ...losses.adversarial import gradient_penalty
+from ...losses.adversarial import interpolates, penalty_at
 from ...nn import adam
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, evaluating
@@ -51,6 +51,12 @@ class CTGANConfig(TableConfig):
     log_frequency: bool = param(
         True, help="training-by-sampling draws a condition's category with probability ~ log(1 + count)"
     )
+
+
+def _logsumexp(v: torch.Tensor) -> torch.Tensor:
+    """log-sum-exp over the last axis (torch's kernel is several times slower for the short rows here)."""
+    top = v.detach().amax(1, keepdim=True)
+    return (v - top).exp().sum(1).log() + top.squeeze(1)
 
 
 class _Residual(nn.Module):
@@ -93,6 +99,7 @@ class CTGAN(GenerativeModel):
     """
 
     config: CTGANConfig
+    train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 500}  # the paper's and the ctgan package's
     plot_keys = ("loss_d", "loss_g")
 
     def __init__(self, config: CTGANConfig) -> None:
@@ -101,6 +108,7 @@ class CTGAN(GenerativeModel):
         self.cond_spans = [s for s in self.spans if s.kind == "d"]
         self.activate = Activation(self.spans)
         self._cond_starts = torch.tensor([s.start for s in self.cond_spans], dtype=torch.long)
+        self._max_width = max((s.width for s in self.cond_spans), default=0)
         self.cond_dim = sum(s.width for s in self.cond_spans)
         width = config.data_shape[0]
         layers: list[nn.Module] = []
@@ -160,7 +168,8 @@ class CTGAN(GenerativeModel):
             flat.append(order)
             counts.append(count)
             p = torch.log1p(count.double()) if self.config.log_frequency else count.double()
-            self._probs.append(p / p.sum())
+            self._probs.append(F.pad(p / p.sum(), (0, self._max_width - s.width)))
+        self._probs = torch.stack(self._probs) if self._probs else torch.zeros(0, 0)  # (columns, widest), padded
         self._flat = torch.cat(flat) if flat else torch.zeros(0, dtype=torch.long)
         self._counts = torch.cat(counts) if counts else torch.zeros(0, dtype=torch.long)
         self._starts = torch.cumsum(self._counts, 0) - self._counts
@@ -171,17 +180,9 @@ class CTGAN(GenerativeModel):
         if not self.cond_spans:
             return None, torch.zeros(0), torch.zeros(0)
         col = torch.randint(0, len(self.cond_spans), (n,), generator=gen)
-        cat = torch.empty(n, dtype=torch.long)
+        cat = torch.multinomial(self._probs[col], 1, generator=gen).squeeze(1)
         c = torch.zeros(n, self.cond_dim)
-        offset = 0
-        for j, s in enumerate(self.cond_spans):
-            rows = col == j
-            m = int(rows.sum())
-            if m:
-                k = torch.multinomial(self._probs[j], m, replacement=True, generator=gen)
-                cat[rows] = k
-                c[torch.nonzero(rows).squeeze(1), offset + k] = 1.0
-            offset += s.width
+        c[torch.arange(n), self._group_offset[col] + cat] = 1.0
         return c, col, cat
 
     def _real_rows(self, col: torch.Tensor, cat: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -205,7 +206,7 @@ class CTGAN(GenerativeModel):
         # the logit of the asked category minus the log-sum-exp of its column, for each row's own column
         starts = self._cond_starts[col]
         picked = raw.gather(1, (starts + cat)[:, None]).squeeze(1)
-        lse = torch.stack([torch.logsumexp(raw[:, s.start : s.stop], dim=1) for s in self.cond_spans], 1)
+        lse = torch.stack([_logsumexp(raw[:, s.start : s.stop]) for s in self.cond_spans], 1)
         return (lse.gather(1, col[:, None]).squeeze(1) - picked).mean()
 
     def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
@@ -225,18 +226,15 @@ class CTGAN(GenerativeModel):
                 real, real_c = self._real_rows(col[perm], cat[perm], gen), cond[perm]
             with torch.no_grad():  # the critic's step needs no graph through the generator
                 fake = self.activate(self._generate(z, cond), c.tau, gen)
-            joint_real = real if real_c is None else torch.cat([real, real_c], 1)
-            joint_fake = fake if cond is None else torch.cat([fake, cond], 1)
-            width = joint_real.shape[1] * pac
-            scores = self.critic(torch.cat([joint_real, joint_fake]).reshape(-1, width)).squeeze(1)
-            loss_d = scores[n // pac :].mean() - scores[: n // pac].mean()  # real packs first, then fake ones
-            if c.gp_weight:
-                gp = gradient_penalty(
-                    lambda v: self.critic(v).squeeze(1),
-                    joint_real.reshape(-1, width),
-                    joint_fake.reshape(-1, width),
-                    generator=gen,
-                )
+            width = (real.shape[1] + (0 if cond is None else cond.shape[1])) * pac
+            joint_real = (real if real_c is None else torch.cat([real, real_c], 1)).reshape(-1, width)
+            joint_fake = (fake if cond is None else torch.cat([fake, cond], 1)).reshape(-1, width)
+            m = len(joint_real)
+            scores = self.critic(torch.cat([joint_real, joint_fake])).squeeze(1)  # one pass: real packs, fake packs
+            loss_d = scores[m:].mean() - scores[:m].mean()
+            if c.gp_weight:  # the interpolates get their own pass: the penalty's double backward stays small
+                x_hat = interpolates(joint_real, joint_fake, gen)
+                gp = penalty_at(self.critic(x_hat).squeeze(1), x_hat)
                 total = loss_d + c.gp_weight * gp
             else:
                 gp, total = torch.zeros(()), loss_d

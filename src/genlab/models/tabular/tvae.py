@@ -3,7 +3,7 @@ r"""TVAE: a variational autoencoder over the same encoded rows as CTGAN (Xu et a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -66,6 +66,7 @@ class TVAE(GenerativeModel):
     """
 
     config: TVAEConfig
+    train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 500}  # the paper's and the ctgan package's
     plot_keys = ("loss", "reconstruction", "kl")
 
     def __init__(self, config: TVAEConfig) -> None:
