@@ -15,7 +15,9 @@ from genlab.errors import DataError
 
 def test_registry_lists_every_named_source() -> None:
     names = gd.list_datasets()
-    assert names == ["digits", "mnist", "fashion-mnist", "ring8", "grid25", "swiss_roll"]
+    images_and_toys = ["digits", "mnist", "fashion-mnist", "ring8", "grid25", "swiss_roll"]
+    tables = ["penguins", "diamonds", "mpg", "txhousing", "iris", "wine", "breast_cancer", "diabetes"]
+    assert names == images_and_toys + tables
     assert set(gd.TOY_DATASETS) == {"ring8", "grid25", "swiss_roll"}
     assert set(gd.describe_datasets()) == set(names)
 

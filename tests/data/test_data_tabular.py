@@ -92,6 +92,35 @@ def test_csv_non_numeric_column_is_named(tmp_path: Path) -> None:
     path = _csv(tmp_path, "size,color\n1,red\n2,blue\n")
     with pytest.raises(DataError, match=r"column 'color' .* is not numeric \(line 2: 'red'\).*label_column='color'"):
         gd.load(path)
+    with pytest.raises(DataError, match=r"table model \(genlab train ctgan / tvae / gaussian_copula --data .*t\.csv\)"):
+        gd.load(path)
+    with pytest.raises(
+        DataError, match=r"column 'column 1' .* \(line 2: 'blue'\); if it holds labels pass label_column=1,"
+    ):
+        gd.load(_csv(tmp_path, "1,2\n2,blue\n", "n.csv"))
+
+
+def test_csv_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path: Path) -> None:
+    text = "\n  \na,b\n\n1,2\n,\n3,x\n"
+    with pytest.raises(DataError, match=r"column 'b' .* \(line 7: 'x'\)"):
+        gd.load(_csv(tmp_path, text))
+    ds = gd.load(_csv(tmp_path, "\n  \na,b\n\n1,2\n,\n3,4\n", "ok.csv"))
+    assert ds.x.tolist() == [[1.0, 2.0], [3.0, 4.0]] and ds.extras["columns"] == ["a", "b"]
+    with pytest.raises(DataError, match=r"line 4 has 3 fields but the first row has 2"):
+        gd.load(_csv(tmp_path, 'a,b\n"x\ny",2\n3,4,5\n', "q.csv"))
+    with pytest.raises(DataError, match=r"2 missing value\(s\) .*first in column 'b', line 4"):
+        gd.load(_csv(tmp_path, "a,b\r\n1,2\r\n\r\n3, N/A \r\nnone,5\r\n", "crlf.csv"))
+    with pytest.raises(DataError, match=r"line 4 has 1 fields but the first row has 2"):
+        gd.load(_csv(tmp_path, "a,b\n1,2\n\n3\n", "short.csv"))
+
+
+def test_csv_encodings(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes("a,b\n1,2\n".encode("utf-8-sig"))
+    assert gd.load(path).extras["columns"] == ["a", "b"]
+    path.write_bytes("a,\xe9\n1,2\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"bom\.csv is not a UTF-8 text file.*save it as UTF-8"):
+        gd.load(path)
 
 
 def test_csv_infinite_ragged_and_empty_files(tmp_path: Path) -> None:

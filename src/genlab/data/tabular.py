@@ -15,8 +15,9 @@ min and max. ``scale="unit"`` / ``"symmetric"`` rescales each column by its own 
 
 from __future__ import annotations
 
-import csv
+import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,23 +61,31 @@ def load_csv(
     check_bool("allow_missing", allow_missing)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise DataError(f"delimiter must be a single character, got {delimiter!r}")
-    rows, lines = _read_rows(path, delimiter)
-    if header is None:
-        header = _looks_like_header(rows)
-    names = [c.strip() or f"column {j}" for j, c in enumerate(rows[0])] if header else None
-    rows, lines = (rows[1:], lines[1:]) if header else (rows, lines)
-    if not rows:
+    cells, numbers, text, lines = _read_cells(path, delimiter)
+    if header is None:  # all text, or a text cell above a number (or a missing value)
+        header = bool(text[0].all() or (len(text) > 1 and (text[0] & ~text[1]).any()))
+    names = [c or f"column {j}" for j, c in enumerate(cells[0])] if header else None
+    if header:
+        cells, numbers, text, lines = cells[1:], numbers[1:], text[1:], lines[1:]
+    if not len(cells):
         raise DataError(f"{path} has a header but no data rows; add at least one row of numbers")
-    cells = np.array(rows, dtype=str)
     names = names or [f"column {j}" for j in range(cells.shape[1])]
-    y, class_names = None, None
+    y, class_names, keep = None, None, list(range(len(names)))
     if label_column is not None:
         j = _label_index(label_column, names, header, path)
-        y, class_names = _parse_labels(cells[:, j], names[j], lines, path)
-        cells, names = np.delete(cells, j, axis=1), names[:j] + names[j + 1 :]
-    if cells.shape[1] == 0:
+        y, class_names = _parse_labels(cells[:, j], numbers[:, j], text[:, j], names[j], lines, path)
+        keep.remove(j)
+    if not keep:
         raise DataError(f"{path} has no feature columns besides the label column")
-    x = np.stack([_parse_column(cells[:, j], names[j], lines, path) for j in range(cells.shape[1])], axis=1)
+    if text[:, keep].any():
+        j, i = (int(k) for k in np.argwhere(text[:, keep].T)[0])
+        name, hint = names[keep[j]], repr(names[keep[j]]) if header else keep[j]
+        raise DataError(
+            f"column {name!r} of {path} is not numeric (line {lines[i]}: {cells[i, keep[j]]!r}); if it holds "
+            f"labels pass label_column={hint}, otherwise drop it or encode it as numbers; for a mixed-type "
+            f"table use a table model (genlab train ctgan / tvae / gaussian_copula --data {path})"
+        )
+    x, names = numbers[:, keep], [names[j] for j in keep]
     return _table_dataset(x, y, class_names, names, path, allow_missing, scale, lines)
 
 
@@ -112,54 +121,58 @@ def load_npy(path: str | os.PathLike, *, allow_missing: bool = False, scale: str
     return _table_dataset(array.astype(np.float64), None, None, names, path, allow_missing, scale, None)
 
 
-def _read_rows(path: Path, delimiter: str) -> tuple[list[list[str]], list[int]]:
-    """Non-blank rows and their 1-based line numbers; all rows must have the same number of fields."""
-    rows: list[list[str]] = []
-    lines: list[int] = []
+def _read_cells(path: Path, delimiter: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The non-blank rows: stripped cells, their numbers (NaN if none), a text mask and 1-based line numbers."""
+    import pandas as pd
+
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            for row in reader:
-                if row and any(c.strip() for c in row):
-                    rows.append(row)
-                    lines.append(reader.line_num)
+        content = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not a UTF-8 text file ({exc}); save it as UTF-8 CSV") from exc
-    except csv.Error as exc:
-        raise DataError(f"{path} is not valid CSV ({exc})") from exc
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not rows:
-        raise DataError(f"{path} is empty; a CSV needs at least one row of numbers")
-    width = len(rows[0])
-    for row, line in zip(rows, lines, strict=True):
-        if len(row) != width:
-            raise DataError(
-                f"{path} line {line} has {len(row)} fields but the first row has {width}; every row needs "
-                f"the same number of {delimiter!r}-separated fields (use empty cells for missing values)"
-            )
-    return rows, lines
+    skip = content[: len(content) - len(content.lstrip())].count("\n")  # pandas takes the width from row 1
 
+    def read(nrows: int | None = None) -> pd.DataFrame:  # the python engine marks short rows with NaN
+        options = {"header": None, "dtype": str, "keep_default_na": False, "skip_blank_lines": False}
+        return pd.read_csv(io.StringIO(content), sep=delimiter, skiprows=skip, nrows=nrows, engine="python", **options)
 
-def _kind(cell: str) -> str:
-    """``"missing"``, ``"number"`` or ``"text"``."""
-    s = cell.strip()
-    if s.lower() in MISSING_TOKENS:
-        return "missing"
+    def breaks(frame: pd.DataFrame) -> np.ndarray:  # line breaks inside quoted cells, per row
+        return frame.apply(lambda c: c.str.count("\n")).sum(axis=1).to_numpy(dtype=np.int64)
+
     try:
-        float(s)
-    except ValueError:
-        return "text"
-    return "number"
+        frame = read()
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty; a CSV needs at least one row of numbers") from None
+    except pd.errors.ParserError as exc:  # a row longer than the first
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found is None:
+            raise DataError(f"{path} is not valid CSV ({exc})") from exc
+        width, line, n = map(int, found.groups())  # pandas counts rows: add the breaks in the rows above
+        line += int(breaks(read(line - 1 - skip)).sum()) if '"' in content else 0
+        raise DataError(_ragged(path, line, n, width, delimiter)) from None
+    lines = np.arange(skip + 1, skip + 1 + len(frame))
+    if '"' in content:  # the line each row ends on
+        lines = lines + np.cumsum(breaks(frame))
+    frame = frame.apply(lambda c: c.str.strip())
+    blank = (frame.isna() | frame.eq("")).all(axis=1).to_numpy()
+    frame, lines = frame[~blank], lines[~blank]
+    if frame.empty:
+        raise DataError(f"{path} is empty; a CSV needs at least one row of numbers")
+    short = frame.isna().any(axis=1).to_numpy()
+    if short.any():
+        i = int(np.argmax(short))
+        raise DataError(_ragged(path, int(lines[i]), int(frame.iloc[i].notna().sum()), frame.shape[1], delimiter))
+    numbers = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = frame.apply(lambda c: c.str.lower().isin(MISSING_TOKENS)).to_numpy(dtype=bool)
+    return frame.to_numpy(dtype=object), numbers, np.isnan(numbers) & ~missing, lines
 
 
-def _looks_like_header(rows: list[list[str]]) -> bool:
-    first = [_kind(c) for c in rows[0]]
-    if all(k == "text" for k in first):
-        return True
-    if len(rows) < 2:
-        return False
-    return any(a == "text" and _kind(b) != "text" for a, b in zip(first, rows[1], strict=True))
+def _ragged(path: Path, line: int, n: int, width: int, delimiter: str) -> str:
+    return (
+        f"{path} line {line} has {n} fields but the first row has {width}; every row needs the same number "
+        f"of {delimiter!r}-separated fields (use empty cells for missing values)"
+    )
 
 
 def _label_index(label_column: str | int, names: list[str], header: bool, path: Path) -> int:
@@ -178,46 +191,22 @@ def _label_index(label_column: str | int, names: list[str], header: bool, path: 
     return names.index(label_column)
 
 
-def _parse_labels(column: np.ndarray, name: str, lines: list[int], path: Path) -> tuple[torch.Tensor, tuple[str, ...]]:
-    values = [s.strip() for s in column.tolist()]
-    missing = [i for i, s in enumerate(values) if s.lower() in MISSING_TOKENS]
-    if missing:
+def _parse_labels(
+    values: np.ndarray, numbers: np.ndarray, text: np.ndarray, name: str, lines: np.ndarray, path: Path
+) -> tuple[torch.Tensor, tuple[str, ...]]:
+    missing = np.flatnonzero(np.isnan(numbers) & ~text)
+    if len(missing):
         raise DataError(
             f"label column {name!r} of {path} has {len(missing)} missing value(s) (first at line "
             f"{lines[missing[0]]}); every row needs a label, or drop those rows"
         )
-    codes = [_as_int(s) for s in values]
-    if all(c is not None for c in codes):
-        if min(codes) < 0:
+    if np.isfinite(numbers).all() and (numbers == np.round(numbers)).all():
+        if numbers.min() < 0:
             raise DataError(f"label column {name!r} of {path} has negative codes; use labels 0..K-1 or class names")
-        return torch.tensor(codes, dtype=torch.int64), tuple(str(k) for k in range(max(codes) + 1))
-    classes = sorted(set(values))
-    index = {c: k for k, c in enumerate(classes)}
-    return torch.tensor([index[s] for s in values], dtype=torch.int64), tuple(classes)
-
-
-def _as_int(s: str) -> int | None:
-    try:
-        value = float(s)
-    except ValueError:
-        return None
-    return int(value) if value.is_integer() else None
-
-
-def _parse_column(column: np.ndarray, name: str, lines: list[int], path: Path) -> np.ndarray:
-    stripped = np.char.strip(column)
-    missing = np.isin(np.char.lower(stripped), list(MISSING_TOKENS))
-    try:
-        return np.where(missing, "nan", stripped).astype(np.float64)
-    except ValueError:
-        pass
-    for i, cell in enumerate(stripped.tolist()):
-        if not missing[i] and _kind(cell) == "text":
-            raise DataError(
-                f"column {name!r} of {path} is not numeric (line {lines[i]}: {cell!r}); if it holds labels "
-                f"pass label_column={name!r}, otherwise drop it or encode it as numbers"
-            )
-    raise DataError(f"column {name!r} of {path} could not be read as numbers")  # pragma: no cover
+        codes = numbers.astype(np.int64)
+        return torch.from_numpy(codes), tuple(str(k) for k in range(int(codes.max()) + 1))
+    classes, codes = np.unique(values.astype(str), return_inverse=True)
+    return torch.from_numpy(codes.astype(np.int64)), tuple(classes.tolist())
 
 
 def _table_dataset(
@@ -228,7 +217,7 @@ def _table_dataset(
     path: Path,
     allow_missing: bool,
     scale: str | None,
-    lines: list[int] | None,
+    lines: np.ndarray | None,
 ) -> Dataset:
     check_choice("scale", scale, TABLE_SCALES)
 

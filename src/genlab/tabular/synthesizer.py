@@ -83,13 +83,16 @@ class Synthesizer:
         self.result_: Any = None
 
     # --- fitting ---------------------------------------------------------------------------------------
-    def fit(self, data: Any, *, out: str | os.PathLike | None = None, overwrite: bool = False) -> Synthesizer:
+    def fit(
+        self, data: Any, *, out: str | os.PathLike | None = None, overwrite: bool = False, callbacks: list | None = None
+    ) -> Synthesizer:
         """Fit the transform and train the model on ``data`` (a DataFrame or a CSV / Parquet path).
 
         Args:
             data: the table.
             out: also write a run directory there (model, metrics.csv, checkpoints; resumable with the CLI).
             overwrite: replace an existing ``out``.
+            callbacks: extra :class:`~genlab.training.callbacks.Callback` objects for the trainer.
         """
         from ..registry import get_model
         from ..training.run import train
@@ -120,6 +123,7 @@ class Synthesizer:
             overwrite=overwrite,
             overrides=dict(self.config) or None,
             progress=self.progress,
+            callbacks=callbacks,
             **settings,
         )
         self.model_ = self.result_.model
