@@ -20,7 +20,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_result
-
 from genlab import plotting
 from genlab.metrics import tabular as mt
 from genlab.report.tabular import table_pictures
