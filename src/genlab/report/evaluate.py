@@ -23,6 +23,7 @@ import json
 import math
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,18 @@ def _finite(v: Any) -> Any:
     return v
 
 
+def stage_notes(total: int, enabled: bool) -> Callable[[str], None]:
+    """``stage(what)`` says ``evaluate [i/total] what`` on standard error, counting the stages."""
+    done = 0
+
+    def stage(what: str) -> None:
+        nonlocal done
+        done += 1
+        note(f"evaluate [{done}/{total}] {what}", enabled=enabled)
+
+    return stage
+
+
 def evaluate_run(
     run: str | Path,
     *,
@@ -218,13 +231,7 @@ def evaluate_run(
         return _evaluate_predictive(model, path, info, name, options, ref, ref_split, n, seed, t0, pictures)
     feature_metrics = {"fid", "kid", "is", "pr", "dc", "classes"} & set(chosen)
     floors_due = bool(floors and ({"fid", "kid"} & set(chosen)) and isinstance(ext, DomainFeatures))
-    n_stages = 1 + bool(feature_metrics) + len(chosen) + floors_due + bool(pictures)
-    done = 0
-
-    def stage(what: str) -> None:
-        nonlocal done
-        done += 1
-        note(f"evaluate [{done}/{n_stages}] {what}", enabled=progress)
+    stage = stage_notes(1 + bool(feature_metrics) + len(chosen) + floors_due + bool(pictures), progress)
 
     note(
         f"evaluate: the {model.registry_name} in {path} on {name} ({ref_split} split, {len(ref)} references): "

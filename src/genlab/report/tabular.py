@@ -72,7 +72,7 @@ def evaluate_table(
     """The :class:`~genlab.report.evaluate.Evaluation` of a table model (see the module docstring)."""
     from ..metrics import tabular as mt
     from ..tabular import Synthesizer
-    from .evaluate import Evaluation, _finite, _read_history, _training_summary
+    from .evaluate import Evaluation, _finite, _read_history, _training_summary, stage_notes
 
     synth = Synthesizer.from_model(model)
     kinds = synth.columns
@@ -108,13 +108,7 @@ def evaluate_table(
         + f"): {', '.join(chosen)}",
         enabled=progress,
     )
-    stages = 1 + len(chosen) + bool(pictures)
-    done = 0
-
-    def stage(what: str) -> None:
-        nonlocal done
-        done += 1
-        note(f"evaluate [{done}/{stages}] {what}", enabled=progress)
+    stage = stage_notes(1 + len(chosen) + bool(pictures), progress)
 
     stage(f"sampling {n} rows")
     fake = synth.sample(n, seed=seed)

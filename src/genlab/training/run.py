@@ -295,13 +295,11 @@ def train(
                 f"{run_dir} exists and is not a genlab run directory (no {RUN_FILE}); refusing to replace it. "
                 "Choose another --out"
             )
+    cls = get_model(model).cls if isinstance(model, str) else type(model)
     if recorded is None:  # the family's own defaults (a copula fits in one epoch; CTGAN's batch of 500)
-        cls = get_model(model).cls if isinstance(model, str) else type(model)
         settings = {**cls.train_defaults, **settings}
     st = TrainSettings(**settings)
-    representation = getattr(
-        get_model(model).config_cls if isinstance(model, str) else model.config, "representation", None
-    )
+    representation = getattr(cls.config_class, "representation", None)
     if representation is not None and not isinstance(data, Dataset):  # table models: the rows they read
         from ..tabular.data import is_table_source
 

@@ -229,6 +229,29 @@ def matches(x: torch.Tensor, fixed: list[tuple[Span, int]], one_hot: bool = True
     return ok
 
 
+def sample_meeting(draw: Any, n: int, fixed: list[tuple[Span, int]], one_hot: bool) -> torch.Tensor:
+    """``n`` rows drawn by ``draw(m)`` that meet every condition (kept by :func:`rejection_sample` among at most
+    ``max(100 n, 10000)`` draws), with the conditioned parts written in."""
+    return impose(rejection_sample(draw, n, fixed, one_hot, max(100 * n, 10_000)), fixed, one_hot)
+
+
+class TableModel:
+    """What every table model adds to :class:`~genlab.models.base.GenerativeModel` (listed before it in the bases;
+    not a module, so the networks stay two levels below ``nn.Module``): the data check and example rows of its
+    layout. The model sets ``self.spans``."""
+
+    spans: list[Span]
+
+    def check_data(self, info: DatasetInfo) -> None:
+        super().check_data(info)  # type: ignore[misc]  # GenerativeModel's shape check
+        check_table_data(self, info)
+
+    def example_batch(self, n: int, generator: torch.Generator | None = None) -> Any:
+        from ..base import Batch
+
+        return Batch(example_rows(self.spans, n, self.rng(generator)), None)  # type: ignore[attr-defined]
+
+
 def rejection_sample(draw: Any, n: int, fixed: list[tuple[Span, int]], one_hot: bool, max_draws: int) -> torch.Tensor:
     """``n`` rows satisfying ``fixed``, drawn in chunks by ``draw(m)`` and kept when they match.
 
@@ -256,6 +279,7 @@ __all__ = [
     "Activation",
     "Dropout",
     "TableConfig",
+    "TableModel",
     "check_table_data",
     "example_rows",
     "harden",
@@ -264,5 +288,6 @@ __all__ = [
     "model_transform",
     "rejection_sample",
     "resolve_conditions",
+    "sample_meeting",
     "spans_of",
 ]

@@ -9,11 +9,10 @@ from typing import Any, ClassVar
 import torch
 
 from ...config import param, shape_param
-from ...data.dataset import DatasetInfo
 from ...errors import DataError
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, evaluating
-from ._common import TableConfig, check_table_data, example_rows, impose, rejection_sample, resolve_conditions, spans_of
+from ._common import TableConfig, TableModel, impose, resolve_conditions, sample_meeting, spans_of
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -53,7 +52,7 @@ def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor, right: bool) ->
     config=GaussianCopulaConfig,
     description="Gaussian copula over a table's columns: empirical marginals + one correlation matrix (fast)",
 )
-class GaussianCopula(GenerativeModel):
+class GaussianCopula(TableModel, GenerativeModel):
     r"""A Gaussian copula with empirical marginals (Sklar's theorem; the SDV's ``GaussianCopula`` baseline).
 
     Each column :math:`j` gets its marginal CDF :math:`F_j`: the empirical quantile function at ``n_quantiles``
@@ -102,15 +101,8 @@ class GaussianCopula(GenerativeModel):
     def _k(self, j: int) -> int:
         return int(self.config.layout.split()[j][1:])
 
-    def check_data(self, info: DatasetInfo) -> None:
-        super().check_data(info)
-        check_table_data(self, info)
-
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         return []  # fitted in closed form: marginals once, the correlation by accumulating moments
-
-    def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
-        return Batch(example_rows(self.spans, n, self.rng(generator)), None)
 
     def diversity_advice(self) -> str:
         return "raise n_quantiles (finer marginals), or try ctgan / tvae for dependencies a copula cannot express"
@@ -223,7 +215,7 @@ class GaussianCopula(GenerativeModel):
         if not fixed:
             return draw(n)
         if len(fixed) > 1:
-            return impose(rejection_sample(draw, n, fixed, False, max(100 * n, 10_000)), fixed, one_hot=False)
+            return sample_meeting(draw, n, fixed, one_hot=False)
         span, code = fixed[0]
         j = next(i for i, s in enumerate(self.spans) if s.start == span.start)
         row = torch.zeros(1, d)

@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...config import MAX_COPIES, MAX_LAYERS, MAX_STEPS, MAX_WIDTH, param
-from ...data.dataset import DatasetInfo
 from ...losses.adversarial import interpolates, penalty_at
 from ...nn import adam
 from ...registry import register_model
@@ -20,11 +19,10 @@ from ._common import (
     Activation,
     Dropout,
     TableConfig,
-    check_table_data,
-    example_rows,
+    TableModel,
     impose,
-    rejection_sample,
     resolve_conditions,
+    sample_meeting,
     spans_of,
 )
 
@@ -71,7 +69,7 @@ class _Residual(nn.Module):
 
 
 @register_model("ctgan", config=CTGANConfig, description="CTGAN: conditional WGAN-GP for mixed-type tables (PacGAN)")
-class CTGAN(GenerativeModel):
+class CTGAN(TableModel, GenerativeModel):
     r"""Conditional tabular GAN (Xu et al. 2019).
 
     Rows are encoded by the table transform's mode-specific normalization (``representation="modes"``). The
@@ -130,19 +128,12 @@ class CTGAN(GenerativeModel):
         self.register_buffer("category_freq", freq if freq is not None else torch.zeros(0))
         self._pool: torch.Tensor | None = None  # the training rows, for training by sampling
 
-    def check_data(self, info: DatasetInfo) -> None:
-        super().check_data(info)
-        check_table_data(self, info)
-
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         c = self.config
         return [
             adam(self.generator_net.parameters(), c.lr_g, betas=(0.5, 0.9), weight_decay=c.weight_decay),
             adam(self.critic.parameters(), c.lr_d, betas=(0.5, 0.9), weight_decay=c.weight_decay),
         ]
-
-    def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
-        return Batch(example_rows(self.spans, n, self.rng(generator)), None)
 
     def diversity_advice(self) -> str:
         return (
@@ -280,7 +271,7 @@ class CTGAN(GenerativeModel):
 
         if len(fixed) == 1:
             return draw(n)
-        return rejection_sample(draw, n, fixed, one_hot=True, max_draws=max(100 * n, 10_000))
+        return sample_meeting(draw, n, fixed, one_hot=True)
 
     def _draw(self, n: int, gen: torch.Generator, condition: tuple[int, int] | None) -> torch.Tensor:
         c = self.config

@@ -10,18 +10,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...config import MAX_LAYERS, MAX_WIDTH, param
-from ...data.dataset import DatasetInfo
 from ...nn import adam, mlp
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, evaluating
 from ._common import (
     SOFTMAX_KINDS,
     TableConfig,
-    check_table_data,
-    example_rows,
-    impose,
-    rejection_sample,
+    TableModel,
     resolve_conditions,
+    sample_meeting,
     spans_of,
 )
 
@@ -44,7 +41,7 @@ class TVAEConfig(TableConfig):
 
 
 @register_model("tvae", config=TVAEConfig, description="TVAE: variational autoencoder for mixed-type tables")
-class TVAE(GenerativeModel):
+class TVAE(TableModel, GenerativeModel):
     r"""Tabular VAE (Xu et al. 2019) on the table transform's mode-specific rows.
 
     An encoder :math:`q(z \mid x) = N(\mu(x), \mathrm{diag}\,\sigma^2(x))`, a prior :math:`N(0, I)` and a decoder
@@ -77,15 +74,8 @@ class TVAE(GenerativeModel):
         self.decoder = mlp(config.embedding_dim, config.decompress_dims, width)
         self.sigma = nn.Parameter(torch.full((width,), 0.1))
 
-    def check_data(self, info: DatasetInfo) -> None:
-        super().check_data(info)
-        check_table_data(self, info)
-
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         return [adam(self.parameters(), self.config.lr, weight_decay=self.config.weight_decay)]
-
-    def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
-        return Batch(example_rows(self.spans, n, self.rng(generator)), None)
 
     def diversity_advice(self) -> str:
         return "lower loss_factor (a stronger KL term), raise embedding_dim, or train longer"
@@ -129,7 +119,7 @@ class TVAE(GenerativeModel):
         fixed = resolve_conditions(self, conditions)
         if not fixed:
             return self._draw(n, gen)
-        return impose(rejection_sample(lambda m: self._draw(m, gen), n, fixed, True, max(100 * n, 10_000)), fixed)
+        return sample_meeting(lambda m: self._draw(m, gen), n, fixed, one_hot=True)
 
     def _draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
         z = torch.randn(n, self.config.embedding_dim, generator=gen)
