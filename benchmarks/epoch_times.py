@@ -115,8 +115,12 @@ def time_case(model: str, data: str, data_opts: dict, overrides: dict, settings:
     fields = {f[0] for f in entry.config_cls.describe()}
     if "pretrain_epochs" in fields:  # the stages of greedy pretraining are timed as epochs of their own RBM/AE
         overrides = {"pretrain_epochs": 0, **overrides}
+    representation = getattr(entry.config_cls, "representation", None)
+    if representation is not None:  # table models read the table in their own representation
+        data_opts = {"representation": representation, **data_opts}
     timer = StepTimer(seconds=seconds)
-    settings = {"batch_size": 128, "epochs": 10**6, **settings}
+    defaults = {k: v for k, v in entry.cls.train_defaults.items() if k != "epochs"}  # e.g. CTGAN's batch of 500
+    settings = {"batch_size": 128, **defaults, "epochs": 10**6, **settings}
     run = genlab.train(
         model,
         genlab.data.load(data, **data_opts),

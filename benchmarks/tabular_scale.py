@@ -63,16 +63,17 @@ def main() -> None:
             if lib == "genlab":
                 fitted = Synthesizer("gaussian_copula", seed=0).fit(df)
             else:
-                from sdv.metadata import SingleTableMetadata
+                from sdv.metadata import Metadata
                 from sdv.single_table import GaussianCopulaSynthesizer
 
-                meta = SingleTableMetadata()
-                meta.detect_from_dataframe(df)
+                meta = Metadata.detect_from_dataframes({"diamonds": df})
                 fitted = GaussianCopulaSynthesizer(meta)
-                fitted.fit(df)
+                fitted.fit({"diamonds": df})
             times[lib].append(time.perf_counter() - t)
             if r == 0:
                 fake = fitted.sample(len(df), seed=1) if lib == "genlab" else fitted.sample(len(df))
+                if isinstance(fake, dict):  # SDV 2 returns {table name: frame}
+                    fake = fake["diamonds"]
                 quality[lib] = mt.quality_score(df, fake[list(df.columns)]).score
         print({k: [round(v, 2) for v in vs] for k, vs in times.items()}, flush=True)
     g, s = float(np.median(times["genlab"])), float(np.median(times["sdv"]))
