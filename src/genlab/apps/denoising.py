@@ -28,42 +28,11 @@ from typing import Any, Literal
 
 import torch
 
-from ..data.dataset import check_samples
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
+from ..metrics.image import psnr
 from ._base import AutoencoderApp
 
 CORRUPTIONS = ("gaussian", "salt_and_pepper", "mask")
-
-
-def psnr(clean: Any, estimate: Any, data_range: float = 1.0, per_sample: bool = False) -> float | torch.Tensor:
-    r"""Peak signal-to-noise ratio in decibels,
-
-    .. math:: \mathrm{PSNR} = 10 \log_{10} \frac{R^2}{\mathrm{MSE}}, \qquad
-        \mathrm{MSE} = \frac{1}{n} \sum_i (x_i - \hat x_i)^2,
-
-    with :math:`R` the data range (1 for images in [0, 1], 255 for bytes). Identical inputs give ``inf``.
-
-    Args:
-        clean: the reference samples, any shape.
-        estimate: the estimate, same shape.
-        data_range: :math:`R`, the peak-to-peak range of the data (> 0).
-        per_sample: return one PSNR per sample ``(N,)`` (MSE over each sample) instead of one over all values.
-
-    Raises:
-        DataError: shapes differ, non-finite values, or ``data_range <= 0``.
-    """
-    if isinstance(data_range, bool) or not isinstance(data_range, int | float) or not data_range > 0:
-        raise DataError(f"data_range must be a positive number, got {data_range!r}")
-    x = check_samples(clean, what="clean data", min_ndim=1).double()
-    y = check_samples(estimate, what="estimate", min_ndim=1).double()
-    if x.shape != y.shape:
-        raise DataError(f"clean data has shape {tuple(x.shape)} but the estimate {tuple(y.shape)}; they must match")
-    err = (x - y).square()
-    if per_sample:
-        mse = err.reshape(err.shape[0], -1).mean(1)
-        return 10.0 * torch.log10(data_range**2 / mse)
-    mse = float(err.mean())
-    return math.inf if mse == 0.0 else 10.0 * math.log10(data_range**2 / mse)
 
 
 class Denoiser(AutoencoderApp):

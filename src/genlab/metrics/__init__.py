@@ -3,6 +3,7 @@
 Sample quality (``real=`` and ``fake=`` keywords, samples or precomputed :class:`Features`):
 :func:`fid`, :func:`kid`, :func:`inception_score`, :func:`precision_recall`, :func:`density_coverage`,
 :func:`class_distribution`, :func:`mode_coverage` (2-D toys); reconstruction: :func:`reconstruction_metrics`;
+image restoration: :func:`psnr`, :func:`ssim`, :func:`masked_error`;
 likelihood: :func:`log_likelihood` (exact, IWAE or AIS); floors: :func:`metric_floors`.
 """
 
@@ -19,6 +20,7 @@ from .features import (
 )
 from .fid import FIDResult, GaussianStats, fid, frechet_distance, gaussian_stats
 from .floors import metric_floors
+from .image import masked_error, psnr, ssim
 from .kid import KIDResult, kid, mmd2_unbiased
 from .likelihood import (
     AISResult,
@@ -66,9 +68,12 @@ __all__ = [
     "list_feature_nets",
     "log_likelihood",
     "log_partition",
+    "masked_error",
     "metric_floors",
     "mmd2_unbiased",
     "mode_coverage",
     "precision_recall",
+    "psnr",
     "reconstruction_metrics",
+    "ssim",
 ]

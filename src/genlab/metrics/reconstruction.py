@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError
+from .image import psnr
 
 
 def reconstruction_metrics(
@@ -34,11 +35,11 @@ def reconstruction_metrics(
     lo, hi = value_range
     per_sample = (x - x_hat).square().reshape(x.shape[0], -1)
     mse_i = per_sample.mean(1)
-    psnr = (10 * torch.log10((hi - lo) ** 2 / mse_i.clamp_min(1e-300))).clamp(max=100.0)
+    psnr_i = psnr(x, x_hat, data_range=hi - lo, per_sample=True).clamp(max=100.0)
     out = {
         "mse": float(mse_i.mean()),
         "mse_per_sample": float(per_sample.sum(1).mean()),
-        "psnr": float(psnr.mean()),
+        "psnr": float(psnr_i.mean()),
     }
     if (lo, hi) == (0.0, 1.0):
         p = x_hat.clamp(1e-7, 1 - 1e-7)
