@@ -19,7 +19,7 @@ Whole datasets live in memory as tensors; batching is indexing (:class:`BatchSam
 from __future__ import annotations
 
 from .batching import BatchSampler, iterate_batches
-from .corruptions import gaussian_noise, random_mask, salt_and_pepper
+from .corruptions import CORRUPTION_SPECS, Corrupted, corrupt, gaussian_noise, random_mask, salt_and_pepper
 from .dataset import Dataset, DatasetInfo, as_dataset, check_samples, infer_info
 from .download import cache_dir
 from .idx import parse_idx, read_idx
@@ -28,14 +28,17 @@ from .toy import TOY_DATASETS
 from .transforms import binarize, dynamic_binarize, flatten, scale
 
 __all__ = [
+    "CORRUPTION_SPECS",
     "TOY_DATASETS",
     "BatchSampler",
+    "Corrupted",
     "Dataset",
     "DatasetInfo",
     "as_dataset",
     "binarize",
     "cache_dir",
     "check_samples",
+    "corrupt",
     "describe_datasets",
     "dynamic_binarize",
     "flatten",
