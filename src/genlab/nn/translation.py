@@ -1,0 +1,188 @@
+r"""Networks for image-to-image models: the U-Net generator and the PatchGAN discriminator of pix2pix.
+
+**U-Net** (Ronneberger et al. 2015; the pix2pix generator of Isola et al. 2017). An encoder of stride-2 4 x 4
+convolutions (``C64-C128-C256-C512-...``, LeakyReLU 0.2, no normalization on the first), a decoder of stride-2
+4 x 4 transposed convolutions (ReLU) and a skip connection from each encoder level to the decoder level of the
+same resolution (the two are concatenated along channels), so that fine detail need not pass through the
+bottleneck. The depth follows the image size: the size is halved while it stays even and at least 2, so
+28 x 28 gets 2 levels (28 -> 14 -> 7), 32 x 32 four (-> 2) and 64 x 64 five. Dropout (0.5) on the innermost
+decoder layers is the generator's noise source, on at training and at sampling time as in pix2pix.
+
+**PatchGAN** (Isola et al. 2017). A fully convolutional discriminator: ``n_layers`` stride-2 4 x 4 convolutions,
+one stride-1 convolution with twice the channels and a 1-channel stride-1 output, so it scores every
+overlapping patch of the (input, output) pair. Its receptive field (:func:`patchgan_receptive_field`) is 16, 34
+and 70 pixels for 1, 2 and 3 layers: the "70 x 70 PatchGAN" is ``n_layers=3``.
+
+References:
+    Isola, P., Zhu, J.-Y., Zhou, T. & Efros, A. A. (2017). Image-to-Image Translation with Conditional
+    Adversarial Networks. CVPR.
+    Ronneberger, O., Fischer, P. & Brox, T. (2015). U-Net: Convolutional Networks for Biomedical Image
+    Segmentation. MICCAI.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+Norm = Literal["batch", "instance", "none"]
+
+
+def unet_depth(size: tuple[int, int]) -> int:
+    """The number of U-Net levels for images of ``size`` (H, W): halvings while both stay even and >= 2."""
+    h, w = size
+    depth = 0
+    while h % 2 == 0 and w % 2 == 0 and h // 2 >= 2 and w // 2 >= 2:
+        h, w, depth = h // 2, w // 2, depth + 1
+    return depth
+
+
+def patchgan_receptive_field(n_layers: int) -> int:
+    """The side in pixels of the input patch that one PatchGAN output sees (4 x 4 kernels; ``n_layers`` of
+    stride 2, then two of stride 1)."""
+    rf = 1
+    for stride in reversed([2] * n_layers + [1, 1]):
+        rf = (rf - 1) * stride + 4
+    return rf
+
+
+def _norm(kind: Norm, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=False)
+    if kind == "none":
+        return nn.Identity()
+    raise ConfigError(f"norm must be 'batch', 'instance' or 'none', got {kind!r}")
+
+
+class UNet(nn.Module):
+    """U-Net generator (module docstring) from ``in_channels`` to ``out_channels`` images of one size.
+
+    Args:
+        in_channels: channels of the input (e.g. 1 for a grey image, 2 with an inpainting mask).
+        out_channels: channels of the output.
+        image_size: (H, W) of the images.
+        base: channels of the first encoder level (doubled at each level up to ``8 * base``).
+        depth: number of levels; ``None`` takes :func:`unet_depth` of the image size.
+        dropout: dropout on the innermost ``min(3, depth - 1)`` decoder layers (0 turns it off).
+        norm: normalization after each convolution but the first and the last.
+        out_activation: ``"sigmoid"`` (images in [0, 1]), ``"tanh"`` ([-1, 1]) or ``"none"``.
+        skips: ``False`` drops the skip connections (an encoder-decoder, for comparison).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        image_size: tuple[int, int],
+        base: int = 32,
+        depth: int | None = None,
+        dropout: float = 0.5,
+        norm: Norm = "batch",
+        out_activation: Literal["sigmoid", "tanh", "none"] = "sigmoid",
+        skips: bool = True,
+    ) -> None:
+        super().__init__()
+        h, w = image_size
+        most = unet_depth((h, w))
+        depth = most if depth is None else depth
+        if not 1 <= depth <= most:
+            raise ConfigError(
+                f"a U-Net on {h} x {w} images can have 1 to {most} levels (halving while the size stays even), "
+                f"got depth={depth}"
+            )
+        self.depth, self.skips = depth, skips
+        widths = [min(base * 2**i, base * 8) for i in range(depth)]
+        self.down = nn.ModuleList()
+        prev = in_channels
+        for i, c in enumerate(widths):
+            layers: list[nn.Module] = [nn.Conv2d(prev, c, 4, stride=2, padding=1, bias=i == 0 or norm == "none")]
+            if i > 0:
+                layers.append(_norm(norm, c))
+            layers.append(nn.LeakyReLU(0.2))
+            self.down.append(nn.Sequential(*layers))
+            prev = c
+        self.up = nn.ModuleList()
+        n_dropout = min(3, depth - 1) if dropout > 0 else 0
+        for j in range(depth - 1):  # from the bottleneck up; level depth-1-j's output meets encoder level depth-2-j
+            level = depth - 2 - j
+            c_in = widths[level + 1] * (2 if skips and j > 0 else 1)
+            layers = [
+                nn.ConvTranspose2d(c_in, widths[level], 4, stride=2, padding=1, bias=norm == "none"),
+                _norm(norm, widths[level]),
+                nn.ReLU(),
+            ]
+            if j < n_dropout:
+                layers.append(nn.Dropout(dropout))
+            self.up.append(nn.Sequential(*layers))
+        c_last = widths[0] * (2 if skips and depth > 1 else 1)
+        self.out = nn.ConvTranspose2d(c_last, out_channels, 4, stride=2, padding=1)
+        acts = {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "none": nn.Identity()}
+        if out_activation not in acts:
+            raise ConfigError(f"out_activation must be 'sigmoid', 'tanh' or 'none', got {out_activation!r}")
+        self.activation = acts[out_activation]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = []
+        h = x
+        for layer in self.down:
+            h = layer(h)
+            feats.append(h)
+        h = feats[-1]
+        for j, layer in enumerate(self.up):
+            if self.skips and j > 0:
+                h = torch.cat([h, feats[self.depth - 1 - j]], dim=1)
+            h = layer(h)
+        if self.skips and self.depth > 1:
+            h = torch.cat([h, feats[0]], dim=1)
+        return self.activation(self.out(h))
+
+
+class PatchGAN(nn.Module):
+    """PatchGAN discriminator (module docstring): one logit per patch, ``(N, 1, h', w')``.
+
+    Args:
+        in_channels: channels of what it scores (for pix2pix the input and the output stacked: ``C_in + C_out``).
+        base: channels of the first layer (doubled per layer up to ``8 * base``).
+        n_layers: stride-2 layers; sets the receptive field (:func:`patchgan_receptive_field`).
+        norm: normalization after each convolution but the first and the last.
+    """
+
+    def __init__(self, in_channels: int, base: int = 64, n_layers: int = 3, norm: Norm = "batch") -> None:
+        super().__init__()
+        if not isinstance(n_layers, int) or n_layers < 1:
+            raise ConfigError(f"n_layers must be an integer >= 1, got {n_layers!r}")
+        self.n_layers = n_layers
+        layers: list[nn.Module] = []
+        prev = in_channels
+        for i in range(n_layers + 1):  # n_layers of stride 2, then one of stride 1
+            c = min(base * 2**i, base * 8)
+            layers.append(nn.Conv2d(prev, c, 4, stride=2 if i < n_layers else 1, padding=1, bias=i == 0))
+            if i > 0:
+                layers.append(_norm(norm, c))
+            layers.append(nn.LeakyReLU(0.2))
+            prev = c
+        layers.append(nn.Conv2d(prev, 1, 4, stride=1, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    @property
+    def receptive_field(self) -> int:
+        return patchgan_receptive_field(self.n_layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    @staticmethod
+    def grid_size(size: int, n_layers: int) -> int:
+        """The output's side for an input side ``size``."""
+        for _ in range(n_layers):
+            size = size // 2  # k4 s2 p1: floor(size / 2)
+        return size - 2  # two k4 s1 p1 layers: each takes one off
+
+
+__all__ = ["PatchGAN", "UNet", "patchgan_receptive_field", "unet_depth"]
