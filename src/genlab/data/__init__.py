@@ -23,6 +23,7 @@ from .corruptions import CORRUPTION_SPECS, Corrupted, corrupt, gaussian_noise, r
 from .dataset import Dataset, DatasetInfo, as_dataset, check_samples, infer_info
 from .download import cache_dir
 from .idx import parse_idx, read_idx
+from .paired import paired, paired_arrays
 from .sources import describe_datasets, list_datasets, load
 from .toy import TOY_DATASETS
 from .transforms import binarize, dynamic_binarize, flatten, scale
@@ -47,6 +48,8 @@ __all__ = [
     "iterate_batches",
     "list_datasets",
     "load",
+    "paired",
+    "paired_arrays",
     "parse_idx",
     "random_mask",
     "read_idx",

@@ -69,6 +69,8 @@ class Dataset:
         y: int64 labels of shape ``(N,)`` or ``None``.
         info: a :class:`DatasetInfo`.
         centers: for toy mixtures, the true mode centres ``(K, 2)``; else ``None``.
+        source: for paired (image-to-image) data, the inputs ``(N, ...)`` whose targets are ``x``, row by row
+            (e.g. the downsampled or masked images); else ``None``. It follows every selection of ``x``.
     """
 
     x: torch.Tensor
@@ -76,12 +78,15 @@ class Dataset:
     info: DatasetInfo | None = None
     centers: torch.Tensor | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    source: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.info is None:
             self.info = infer_info(self.x, name="array")
         if self.y is not None and len(self.y) != len(self.x):
             raise DataError(f"{len(self.x)} samples but {len(self.y)} labels; pass one label per sample or no labels")
+        if self.source is not None and len(self.source) != len(self.x):
+            raise DataError(f"{len(self.x)} targets but {len(self.source)} paired inputs; pass one input per target")
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -95,12 +100,13 @@ class Dataset:
         if not isinstance(index, slice):
             index = torch.as_tensor(index, dtype=torch.long)
         y = self.y[index] if self.y is not None else None
+        source = self.source[index] if self.source is not None else None
         n = len(self)
         extras = {  # per-sample extras (e.g. the original index) follow the selection
             k: (v[index] if isinstance(v, torch.Tensor) and v.ndim >= 1 and len(v) == n else v)
             for k, v in self.extras.items()
         }
-        return dataclasses.replace(self, x=self.x[index], y=y, extras=extras)
+        return dataclasses.replace(self, x=self.x[index], y=y, extras=extras, source=source)
 
     def split(self, fraction: float, generator: torch.Generator | None = None) -> tuple[Dataset, Dataset]:
         """Split into ``(first, second)`` with ``fraction`` of the samples in ``second`` (shuffled)."""
@@ -142,7 +148,10 @@ class Dataset:
         out = dataclasses.replace(self, y=y)
         if repeat > 1:
             extra = self.subset(keep.repeat(repeat - 1))
-            out = dataclasses.replace(out, x=torch.cat([out.x, extra.x]), y=torch.cat([y, extra.y]), extras={})
+            source = None if self.source is None else torch.cat([self.source, extra.source])
+            out = dataclasses.replace(
+                out, x=torch.cat([out.x, extra.x]), y=torch.cat([y, extra.y]), extras={}, source=source
+            )
         return out
 
     def with_x(self, x: torch.Tensor, value_range: tuple[float, float] | None = None) -> Dataset:

@@ -142,7 +142,9 @@ def load(
             (images); ``n_samples``, ``std``, ``seed`` (toys); ``download``, ``mirrors`` (MNIST family);
             ``color``, ``image_size`` (folders); ``label_column``, ``allow_missing`` (tables). See each
             loader's docstring. Any labelled source also takes ``n_labels`` (keep that many labels,
-            class-balanced, drawn with ``label_seed``; the rest become ``-1``, for semi-supervised models).
+            class-balanced, drawn with ``label_seed``; the rest become ``-1``, for semi-supervised models), and
+            any image source ``corruption`` (e.g. ``"downsample:4"``, with ``corruption_seed`` and
+            ``corruption_size``): paired data for image-to-image models (:func:`~genlab.data.paired.paired`).
 
     Returns:
         A :class:`Dataset` whose ``info.value_range`` matches the returned values.
@@ -156,6 +158,13 @@ def load(
     if n_labels is not None:
         label_seed = options.pop("label_seed", 0)
         return load(name_or_path, split, root, **options).semi_supervised(int(n_labels), seed=int(label_seed))
+    corruption = options.pop("corruption", None)
+    if corruption is not None:  # paired image-to-image data: the images as targets, their corruption as inputs
+        from .paired import paired
+
+        seed = int(options.pop("corruption_seed", 0))
+        size = options.pop("corruption_size", "same")
+        return paired(load(name_or_path, split, root, **options), corruption, seed=seed, size=size)
     if not isinstance(name_or_path, str | os.PathLike):
         raise DataError(f"load() takes a dataset name or a path, got {type(name_or_path).__name__}")
     key = _normalize(os.fspath(name_or_path))

@@ -71,10 +71,12 @@ def evaluating(method: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 class Batch(NamedTuple):
-    """A batch handed to ``training_step``: samples ``x`` ``(B, ...)`` and labels ``y`` ``(B,)`` or None."""
+    """A batch handed to ``training_step``: samples ``x`` ``(B, ...)``, labels ``y`` ``(B,)`` or None, and for
+    paired (image-to-image) data the inputs ``source`` ``(B, ...)`` whose targets are ``x``, else None."""
 
     x: torch.Tensor
     y: torch.Tensor | None = None
+    source: torch.Tensor | None = None
 
 
 def checked_labels(y: torch.Tensor | None, n: int, n_classes: int, what: str) -> torch.Tensor | None:

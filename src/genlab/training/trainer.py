@@ -245,7 +245,7 @@ class Trainer:
         return self.epoch >= self.epochs
 
     def _loop(self, model: GenerativeModel, data: Dataset, val: Dataset | None) -> None:
-        x_all, y_all = data.x, data.y
+        x_all, y_all, s_all = data.x, data.y, data.source
         sampler = self._sampler
         transform = self.batch_transform
         callbacks = self.callbacks
@@ -256,7 +256,8 @@ class Trainer:
                 if transform is not None:
                     x = transform(x, sampler.generator)
                 y = torch.index_select(y_all, 0, idx) if y_all is not None else None
-                out = model.training_step(Batch(x, y), self.optimizers, self.step)
+                src = torch.index_select(s_all, 0, idx) if s_all is not None else None
+                out = model.training_step(Batch(x, y, src), self.optimizers, self.step)
                 self.step += 1
                 metrics = self._record(out)
                 for cb in callbacks:
@@ -348,7 +349,8 @@ class Trainer:
                 if self.batch_transform is not None:
                     x = self.batch_transform(x, transform_gen)
                 y = data.y[start : start + self.batch_size] if data.y is not None else None
-                out = model.validation_step(Batch(x, y))
+                src = data.source[start : start + self.batch_size] if data.source is not None else None
+                out = model.validation_step(Batch(x, y, src))
                 for k, v in out.items():
                     sums[k] = sums.get(k, 0.0) + float(v) * len(x)
                 count += len(x)
