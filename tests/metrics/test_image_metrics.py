@@ -108,3 +108,20 @@ def test_bad_inputs_are_refused_with_the_fix():
     with pytest.raises(DataError, match="NaN"):
         ssim(x.clone().fill_(float("nan")), y)
     assert np.isfinite(ssim(x, y))
+
+
+def test_class_preservation_with_the_shipped_digits_classifier():
+    from genlab.data import corrupt, load
+    from genlab.metrics import class_preservation
+
+    test = load("digits", split="test")
+    clean = class_preservation(test.x, test.y)
+    assert clean > 0.95  # digits-cnn's own test accuracy is 99.2%
+    shuffled = test.y[torch.randperm(len(test.y), generator=torch.Generator().manual_seed(0))]
+    assert class_preservation(test.x, shuffled) < 0.25  # about 1 in 10 by chance
+    holed = corrupt(test.x, "mask:center:6").input
+    assert class_preservation(holed, test.y) < clean - 0.2  # a 6 x 6 hole in an 8 x 8 digit loses the class
+    with pytest.raises(DataError, match="one integer class per output"):
+        class_preservation(test.x, test.y[:-1])
+    with pytest.raises(DataError, match="one integer class per output"):
+        class_preservation(test.x, test.y.double())

@@ -3,7 +3,7 @@
 Sample quality (``real=`` and ``fake=`` keywords, samples or precomputed :class:`Features`):
 :func:`fid`, :func:`kid`, :func:`inception_score`, :func:`precision_recall`, :func:`density_coverage`,
 :func:`class_distribution`, :func:`mode_coverage` (2-D toys); reconstruction: :func:`reconstruction_metrics`;
-image restoration: :func:`psnr`, :func:`ssim`, :func:`masked_error`;
+image restoration: :func:`psnr`, :func:`ssim`, :func:`masked_error`, :func:`class_preservation`;
 likelihood: :func:`log_likelihood` (exact, IWAE or AIS); floors: :func:`metric_floors`.
 """
 
@@ -32,7 +32,7 @@ from .likelihood import (
     log_partition,
 )
 from .modes import ModeCoverage, class_histogram, fit_probe, histogram_kl, mode_coverage
-from .quality import class_distribution, density_coverage, inception_score, precision_recall
+from .quality import class_distribution, class_preservation, density_coverage, inception_score, precision_recall
 from .reconstruction import reconstruction_metrics
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "base_bias_from_data",
     "class_distribution",
     "class_histogram",
+    "class_preservation",
     "dataset_features",
     "default_betas",
     "density_coverage",

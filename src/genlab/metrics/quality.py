@@ -172,6 +172,28 @@ class ClassDistribution:
         }
 
 
+def class_preservation(
+    outputs: Any, labels: Any, extractor: Any = "auto", value_range: tuple[float, float] = (0.0, 1.0)
+) -> float:
+    """The fraction of ``outputs`` that the feature network's classifier gives the label of their input.
+
+    For image-to-image models (a super-resolved, inpainted or translated digit should still be that digit):
+    ``labels`` are the inputs' classes ``(N,)``, ``outputs`` the model's images (or :class:`Features` with
+    logits) under ``extractor`` (``"auto"``: the shipped digits-cnn / mnist-cnn for 8 x 8 / 28 x 28 images).
+
+    Raises:
+        DataError: ``labels`` are not one integer per output.
+    """
+    logits, _ = _logits(outputs, extractor, value_range)
+    y = torch.as_tensor(labels)
+    if y.ndim != 1 or y.is_floating_point() or len(y) != logits.shape[0]:
+        raise DataError(
+            f"labels must be one integer class per output: {logits.shape[0]} outputs, labels of shape "
+            f"{tuple(y.shape)} and dtype {y.dtype}"
+        )
+    return float((logits.argmax(1) == y.to(torch.long)).double().mean())
+
+
 def class_distribution(
     fake: Any,
     reference: torch.Tensor | Any,
@@ -210,6 +232,7 @@ __all__ = [
     "PrecisionRecall",
     "ScoreResult",
     "class_distribution",
+    "class_preservation",
     "density_coverage",
     "inception_score",
     "knn_radii",
