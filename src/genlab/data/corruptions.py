@@ -185,12 +185,13 @@ def corrupt(
             hole[top : top + side, left : left + side] = True
             hole = hole.expand(x.shape[0], x.shape[1], h, w)
         else:
-            p = _probability(_float_arg(spec, args, 1), "the hidden fraction of " + repr(spec))
+            p = _probability(_arg(spec, args, 1, float), "the hidden fraction of " + repr(spec))
             per_pixel = torch.rand(x.shape[0], 1, h, w, generator=resolve_generator(generator)) < p
             hole = per_pixel.expand(x.shape[0], x.shape[1], h, w)
         return Corrupted(x.masked_fill(hole, 0.0), hole.clone())
     if name == "edges":
-        _no_args(spec, args)
+        if args:
+            raise DataError(f"bad corruption {spec!r}; expected {CORRUPTION_SPECS['edges']}")
         sobel = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]], dtype=x.dtype)
         kernels = torch.stack([sobel, sobel.T]).unsqueeze(1)  # (2, 1, 3, 3): d/dx and d/dy
         flat = F.pad(x.reshape(-1, 1, h, w), (1, 1, 1, 1), mode="replicate")
@@ -205,8 +206,8 @@ def corrupt(
             out = F.max_pool2d(out, 3, stride=1, padding=1) if name == "thicken" else -F.max_pool2d(-out, 3, 1, 1)
         return Corrupted(out)
     if name == "noise":
-        return Corrupted(gaussian_noise(x, _float_arg(spec, args, 0), generator, clip=(0.0, 1.0)))
-    return Corrupted(salt_and_pepper(x, _float_arg(spec, args, 0), generator))
+        return Corrupted(gaussian_noise(x, _arg(spec, args, 0, float), generator, clip=(0.0, 1.0)))
+    return Corrupted(salt_and_pepper(x, _arg(spec, args, 0, float), generator))
 
 
 def _parse_spec(spec: str) -> tuple[str, list[str]]:
@@ -222,32 +223,22 @@ def _forms() -> str:
     return "; ".join(CORRUPTION_SPECS.values())
 
 
-def _no_args(spec: str, args: list[str]) -> None:
-    if args:
-        raise DataError(f"bad corruption {spec!r}; expected {CORRUPTION_SPECS[spec.split(':')[0]]}")
+def _arg(spec: str, args: list[str], i: int, cast: type) -> float:
+    """Argument ``i`` of ``spec`` (it must be the last one), read as ``cast`` (int or float)."""
+    if len(args) != i + 1:
+        raise DataError(f"bad corruption {spec!r}; expected {CORRUPTION_SPECS[spec.strip().split(':')[0]]}")
+    try:
+        return cast(args[i])
+    except ValueError:
+        kind = "an integer" if cast is int else "a number"
+        raise DataError(f"bad corruption {spec!r}: {args[i]!r} is not {kind}") from None
 
 
 def _int_arg(spec: str, args: list[str], i: int, low: int) -> int:
-    name = spec.split(":")[0]
-    if len(args) != i + 1:
-        raise DataError(f"bad corruption {spec!r}; expected {CORRUPTION_SPECS[name]}")
-    try:
-        value = int(args[i])
-    except ValueError:
-        raise DataError(f"bad corruption {spec!r}: {args[i]!r} is not an integer") from None
+    value = _arg(spec, args, i, int)
     if value < low:
         raise DataError(f"bad corruption {spec!r}: {value} must be >= {low}")
     return value
-
-
-def _float_arg(spec: str, args: list[str], i: int) -> float:
-    name = spec.split(":")[0]
-    if len(args) != i + 1:
-        raise DataError(f"bad corruption {spec!r}; expected {CORRUPTION_SPECS[name]}")
-    try:
-        return float(args[i])
-    except ValueError:
-        raise DataError(f"bad corruption {spec!r}: {args[i]!r} is not a number") from None
 
 
 def _probability(value: float, name: str) -> float:

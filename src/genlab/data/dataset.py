@@ -189,8 +189,9 @@ def check_samples(
     min_ndim: int = 2,
     max_ndim: int | None = None,
     allow_nan: bool = False,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """Validate user data and return it as a float32 tensor.
+    """Validate user data and return it as a float tensor of ``dtype`` (float32 unless a metric needs float64).
 
     Raises:
         DataError: empty data, wrong number of dimensions, non-numeric values, NaN (unless
@@ -211,7 +212,7 @@ def check_samples(
         t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # memmaps and read-only views
     if t.is_complex():
         raise DataError(f"{what} is complex-valued; pass real numbers")
-    t = t.to(torch.float32)
+    t = t.to(dtype)
     if t.ndim < min_ndim or (max_ndim is not None and t.ndim > max_ndim):
         want = f"{min_ndim}" if max_ndim == min_ndim else f"at least {min_ndim}"
         if max_ndim is not None and max_ndim != min_ndim:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -56,8 +55,7 @@ def psnr(clean: Any, estimate: Any, data_range: float = 1.0, per_sample: bool = 
     x, y = _pair(clean, estimate, data_range, min_ndim=1)
     err = (x - y).square()
     if per_sample:
-        mse = err.reshape(err.shape[0], -1).mean(1)
-        return 10.0 * torch.log10(data_range**2 / mse)
+        return _decibels(err.reshape(err.shape[0], -1).mean(1), data_range)
     mse = float(err.mean())
     return math.inf if mse == 0.0 else 10.0 * math.log10(data_range**2 / mse)
 
@@ -141,29 +139,23 @@ def masked_error(clean: Any, estimate: Any, mask: Any, data_range: float = 1.0) 
     diff = (x - y).reshape(x.shape[0], -1)
     l1 = (diff.abs() * m).sum(1) / count
     mse = (diff.square() * m).sum(1) / count
-    psnr_i = (10 * torch.log10(data_range**2 / mse.clamp_min(1e-300))).clamp(max=100.0)
+    psnr_i = _decibels(mse, data_range).clamp(max=100.0)
     return {"l1": float(l1.mean()), "mse": float(mse.mean()), "psnr": float(psnr_i.mean())}
+
+
+def _decibels(mse: torch.Tensor, data_range: float) -> torch.Tensor:
+    """``10 log10(R^2 / MSE)`` per entry (``inf`` where the MSE is 0)."""
+    return 10.0 * torch.log10(data_range**2 / mse)
 
 
 def _pair(clean: Any, estimate: Any, data_range: float, min_ndim: int) -> tuple[torch.Tensor, torch.Tensor]:
     if isinstance(data_range, bool) or not isinstance(data_range, int | float) or not data_range > 0:
         raise DataError(f"data_range must be a positive number, got {data_range!r}")
-    x = _as_double(clean, "clean data", min_ndim)
-    y = _as_double(estimate, "estimate", min_ndim)
+    x = check_samples(clean, what="clean data", min_ndim=min_ndim, dtype=torch.float64)
+    y = check_samples(estimate, what="estimate", min_ndim=min_ndim, dtype=torch.float64)
     if x.shape != y.shape:
         raise DataError(f"clean data has shape {tuple(x.shape)} but the estimate {tuple(y.shape)}; they must match")
     return x, y
-
-
-def _as_double(a: Any, what: str, min_ndim: int) -> torch.Tensor:
-    if isinstance(a, np.ndarray) and a.dtype == np.float64:
-        a = torch.from_numpy(a)
-    if isinstance(a, torch.Tensor) and a.dtype == torch.float64:  # keep float64 inputs exact
-        check_samples(a[:1].float(), what=what, min_ndim=min_ndim)
-        if not bool(torch.isfinite(a).all()):
-            raise DataError(f"{what} has NaN or infinite values")
-        return a.detach()
-    return check_samples(a, what=what, min_ndim=min_ndim).double()
 
 
 def _window(window: str, win_size: int | None) -> tuple[torch.Tensor, bool]:
