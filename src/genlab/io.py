@@ -69,7 +69,7 @@ _META_TYPES: dict[str, type | tuple[type, ...]] = {
     "created": str,
     "data": object,  # null, or a DatasetInfo mapping: see data_info_from_dict
 }
-_DATA_KEYS = ("name", "sample_shape", "value_range", "class_names", "source", "table")
+_DATA_KEYS = ("name", "sample_shape", "value_range", "class_names", "source", "table", "source_shape", "pairing")
 
 # safetensors dtype names (https://github.com/huggingface/safetensors, "dtype" in the header)
 _ST_DTYPES: dict[str, torch.dtype] = {
@@ -287,15 +287,24 @@ def data_info_from_dict(d: Any, where: str = "data") -> DatasetInfo:
     for key in ("name", "source"):
         if key in d and not isinstance(d[key], str):
             raise bad(f"{key} must be a string, got {_short(d[key])}")
-    shape = d["sample_shape"]
-    if (
-        not isinstance(shape, list)
-        or len(shape) > MAX_SAMPLE_DIMS
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape)
-    ):
-        raise bad(f"sample_shape must be a list of at most {MAX_SAMPLE_DIMS} positive integers, got {_short(shape)}")
-    if math.prod(shape) > MAX_SAMPLE_SIZE:
-        raise bad(f"sample_shape {_short(shape)} holds more than {MAX_SAMPLE_SIZE} values per sample")
+
+    def checked_shape(key: str) -> list[int]:
+        shape = d[key]
+        if (
+            not isinstance(shape, list)
+            or len(shape) > MAX_SAMPLE_DIMS
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape)
+        ):
+            raise bad(f"{key} must be a list of at most {MAX_SAMPLE_DIMS} positive integers, got {_short(shape)}")
+        if math.prod(shape) > MAX_SAMPLE_SIZE:
+            raise bad(f"{key} {_short(shape)} holds more than {MAX_SAMPLE_SIZE} values per sample")
+        return shape
+
+    shape = checked_shape("sample_shape")
+    source_shape = checked_shape("source_shape") if d.get("source_shape") is not None else None
+    pairing = d.get("pairing")
+    if pairing not in ((None,) if source_shape is None else ("paired", "unpaired")):
+        raise bad(f"pairing must be 'paired' or 'unpaired' with a source_shape (else absent), got {_short(pairing)}")
     vr = d["value_range"]
     if (
         not isinstance(vr, list)
@@ -326,6 +335,8 @@ def data_info_from_dict(d: Any, where: str = "data") -> DatasetInfo:
         class_names=tuple(names) if names is not None else None,
         source=d.get("source", ""),
         table=table,
+        source_shape=tuple(source_shape) if source_shape is not None else None,
+        pairing=pairing,
     )
 
 

@@ -32,6 +32,9 @@ TINY: dict[str, dict] = {
     "ctgan": {"embedding_dim": 4, "generator_dims": (8,), "discriminator_dims": (8,), "pac": 2},
     "tvae": {"embedding_dim": 2, "compress_dims": (8,), "decompress_dims": (8,)},
     "gaussian_copula": {"n_quantiles": 11},
+    "pix2pix": {"data_shape": (1, 8, 8), "source_shape": (1, 8, 8), "base": 4, "d_base": 4},
+    "srnet": {"data_shape": (1, 8, 8), "source_shape": (1, 4, 4), "channels": 4, "n_blocks": 1, "d_base": 4},
+    "cyclegan": {"data_shape": (1, 8, 8), "source_shape": (1, 8, 8), "base": 4, "n_blocks": 1, "d_base": 4},
 }
 
 #: how each decorated method is called on a tiny model ``m`` with a batch ``x`` (labels ``y`` where needed)
@@ -51,6 +54,7 @@ CALLS = {
     "active_units": lambda m, x, y: m.active_units(x),
     "predict_proba": lambda m, x, y: m.predict_proba(x),
     "discriminate": lambda m, x, y: m.discriminate(x),
+    "translate": lambda m, x, y: m.translate(m.example_batch(len(x)).source),
     "sample_remaining": lambda m, x, y: m.sample_remaining(x, torch.arange(x.numel()).reshape(x.shape) % 2 == 0),
 }
 #: decorated methods a model of this configuration rejects by design (not semi-supervised: no classifier)

@@ -121,6 +121,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
             f"--out must end in .png, .npy, .csv, .parquet (tables) or .txt (text models), got {out.name!r}"
         )
     model = load(args.run)
+    if getattr(model, "translator", False):
+        raise ConfigError(
+            f"{args.run} is a {model.registry_name}: it maps inputs to outputs; "
+            "use genlab translate RUN INPUT --out OUT"
+        )
     table = getattr(model.data_info, "table", None) is not None
     if table:
         return _sample_table(model, args, out, suffix)
@@ -169,6 +174,24 @@ def _sample_table(model, args: argparse.Namespace, out: Path, suffix: str) -> in
     frame = Synthesizer.from_model(model).sample(args.n, conditions=conditions, seed=args.seed)
     write_table(frame, out)
     print(f"wrote {args.n} rows x {frame.shape[1]} columns to {out}")
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    from ..apps.translation import translate_path
+
+    done = translate_path(
+        load(args.run),
+        args.input,
+        args.out,
+        direction=args.direction,
+        hole=args.hole,
+        corruption=args.corrupt,
+        seed=args.seed,
+        resize=args.resize,
+        overwrite=args.overwrite,
+    )
+    print(f"wrote {len(done.outputs)} translated image(s) to {done.out}")
     return 0
 
 

@@ -87,6 +87,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     s.set_defaults(func="sample")
 
+    tr = sub.add_parser("translate", help="image-to-image models: translate a folder, an image or an .npy file")
+    tr.add_argument("run", help="run directory or model directory of pix2pix, inpaint, srnet or cyclegan")
+    tr.add_argument("input", help="a folder of images, an image file, or an .npy array (N, C, H, W) in [0, 1]")
+    tr.add_argument("--out", required=True, help="the same kind as the input: a folder, a .png or an .npy")
+    tr.add_argument("--direction", default="AB", choices=("AB", "BA"), help="cyclegan: AB (default) or BA")
+    tr.add_argument(
+        "--hole", default=None, help="inpainting: mask of missing pixels (image or .npy, non-zero = missing)"
+    )
+    tr.add_argument(
+        "--corrupt", default=None, metavar="SPEC", help="corrupt the inputs first, e.g. mask:center:14 or downsample:4"
+    )
+    tr.add_argument("--seed", type=int, default=0, help="seed of --corrupt")
+    tr.add_argument("--resize", action="store_true", help="resize images to the model's input size")
+    tr.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    tr.set_defaults(func="translate")
+
     e = sub.add_parser("evaluate", help="metrics of a trained run: metrics.json and a self-contained report.html")
     e.add_argument("run", help="run directory (or a model directory with --data)")
     e.add_argument(

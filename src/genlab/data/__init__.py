@@ -23,7 +23,7 @@ from .corruptions import CORRUPTION_SPECS, Corrupted, corrupt, gaussian_noise, r
 from .dataset import Dataset, DatasetInfo, as_dataset, check_samples, infer_info
 from .download import cache_dir
 from .idx import parse_idx, read_idx
-from .paired import paired, paired_arrays
+from .paired import paired, paired_arrays, paired_folders, unpaired
 from .sources import describe_datasets, list_datasets, load
 from .toy import TOY_DATASETS
 from .transforms import binarize, dynamic_binarize, flatten, scale
@@ -50,9 +50,11 @@ __all__ = [
     "load",
     "paired",
     "paired_arrays",
+    "paired_folders",
     "parse_idx",
     "random_mask",
     "read_idx",
     "salt_and_pepper",
     "scale",
+    "unpaired",
 ]

@@ -26,6 +26,9 @@ class DatasetInfo:
         source: where it came from (a path, ``"sklearn"``, ``"generated"``).
         table: for tables, the fitted :class:`~genlab.tabular.transform.TableTransform` as JSON (its
             ``to_dict()``): how rows were encoded and how samples decode back to a DataFrame; else ``None``.
+        source_shape: for image-to-image data, the shape of one input (``Dataset.source`` row); else ``None``.
+        pairing: ``"paired"`` (input ``i`` belongs to target ``i``), ``"unpaired"`` (two domains sampled
+            independently: inputs are domain A, targets domain B) or ``None`` (no inputs).
     """
 
     name: str
@@ -34,6 +37,8 @@ class DatasetInfo:
     class_names: tuple[str, ...] | None = None
     source: str = ""
     table: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    source_shape: tuple[int, ...] | None = None
+    pairing: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -45,6 +50,9 @@ class DatasetInfo:
         }
         if self.table is not None:
             out["table"] = self.table
+        if self.source_shape is not None:
+            out["source_shape"] = list(self.source_shape)
+            out["pairing"] = self.pairing
         return out
 
     @classmethod
@@ -57,6 +65,8 @@ class DatasetInfo:
             class_names=tuple(names) if names is not None else None,
             source=str(d.get("source", "")),
             table=d.get("table"),
+            source_shape=tuple(int(v) for v in d["source_shape"]) if d.get("source_shape") is not None else None,
+            pairing=d.get("pairing"),
         )
 
 
@@ -70,7 +80,9 @@ class Dataset:
         info: a :class:`DatasetInfo`.
         centers: for toy mixtures, the true mode centres ``(K, 2)``; else ``None``.
         source: for paired (image-to-image) data, the inputs ``(N, ...)`` whose targets are ``x``, row by row
-            (e.g. the downsampled or masked images); else ``None``. It follows every selection of ``x``.
+            (e.g. the downsampled or masked images); it follows every selection of ``x``. For unpaired data
+            (``info.pairing == "unpaired"``) the images of domain A, of any number, drawn independently of ``x``
+            (domain B) and kept whole by every selection. ``None`` for data without inputs.
     """
 
     x: torch.Tensor
@@ -85,8 +97,23 @@ class Dataset:
             self.info = infer_info(self.x, name="array")
         if self.y is not None and len(self.y) != len(self.x):
             raise DataError(f"{len(self.x)} samples but {len(self.y)} labels; pass one label per sample or no labels")
-        if self.source is not None and len(self.source) != len(self.x):
+        if self.source is None:
+            return
+        pairing = self.info.pairing or "paired"
+        if pairing not in ("paired", "unpaired"):
+            raise DataError(f"pairing must be 'paired' or 'unpaired', got {pairing!r}")
+        if pairing == "paired" and len(self.source) != len(self.x):
             raise DataError(f"{len(self.x)} targets but {len(self.source)} paired inputs; pass one input per target")
+        if len(self.source) == 0:
+            raise DataError("the inputs (domain A) are empty; pass at least one input image")
+        shape = tuple(self.source.shape[1:])
+        if self.info.source_shape != shape or self.info.pairing != pairing:
+            self.info = dataclasses.replace(self.info, source_shape=shape, pairing=pairing)
+
+    @property
+    def unpaired(self) -> bool:
+        """True for two domains sampled independently (``source`` is domain A, ``x`` domain B)."""
+        return self.source is not None and self.info.pairing == "unpaired"
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -100,10 +127,11 @@ class Dataset:
         if not isinstance(index, slice):
             index = torch.as_tensor(index, dtype=torch.long)
         y = self.y[index] if self.y is not None else None
-        source = self.source[index] if self.source is not None else None
+        source = self.source[index] if self.source is not None and not self.unpaired else self.source
         n = len(self)
+        keep_whole = {"source_y"} if self.unpaired else set()  # domain A's labels stay with domain A
         extras = {  # per-sample extras (e.g. the original index) follow the selection
-            k: (v[index] if isinstance(v, torch.Tensor) and v.ndim >= 1 and len(v) == n else v)
+            k: (v[index] if isinstance(v, torch.Tensor) and v.ndim >= 1 and len(v) == n and k not in keep_whole else v)
             for k, v in self.extras.items()
         }
         return dataclasses.replace(self, x=self.x[index], y=y, extras=extras, source=source)
@@ -148,7 +176,7 @@ class Dataset:
         out = dataclasses.replace(self, y=y)
         if repeat > 1:
             extra = self.subset(keep.repeat(repeat - 1))
-            source = None if self.source is None else torch.cat([self.source, extra.source])
+            source = self.source if self.source is None or self.unpaired else torch.cat([self.source, extra.source])
             out = dataclasses.replace(
                 out, x=torch.cat([out.x, extra.x]), y=torch.cat([y, extra.y]), extras={}, source=source
             )

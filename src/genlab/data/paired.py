@@ -8,11 +8,16 @@ dataset and a named corruption (:func:`paired`, or ``genlab.data.load(name, corr
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
+
+import torch
 
 from ..errors import DataError
 from .corruptions import corrupt
-from .dataset import Dataset, check_samples, infer_info
+from .dataset import Dataset, DatasetInfo, check_samples, infer_info
+from .images import IMAGE_EXTENSIONS, load_image_folder
 
 
 def paired(data: Dataset, corruption: str, seed: int = 0, size: str = "same") -> Dataset:
@@ -52,4 +57,115 @@ def paired_arrays(inputs: Any, targets: Any, name: str = "pairs") -> Dataset:
     return Dataset(tgt, info=infer_info(tgt, name=name), source=src)
 
 
-__all__ = ["paired", "paired_arrays"]
+def hole_of(data: Dataset) -> torch.Tensor | None:
+    """The inpainting mask of paired data (``extras["hole"]``, bool, one per target), else ``None``."""
+    hole = data.extras.get("hole")
+    if isinstance(hole, torch.Tensor) and data.source is not None and hole.shape == data.x.shape:
+        return hole
+    return None
+
+
+def _image_folder(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a folder holding only image files (hidden ones aside); a :class:`DataError` naming the problem."""
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise DataError(f"the {what} folder {root} does not exist or is not a folder; pass a folder of images")
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and not _hidden(p, root)]
+    if not files:
+        raise DataError(f"the {what} folder {root} is empty; put {'/'.join(IMAGE_EXTENSIONS)} files in it")
+    for file in files:
+        if file.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise DataError(
+                f"{file} is not an image ({'/'.join(IMAGE_EXTENSIONS)}); move it out of the {what} folder {root}"
+            )
+    return root
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def paired_folders(
+    inputs: str | os.PathLike,
+    targets: str | os.PathLike,
+    *,
+    color: str | None = None,
+    image_size: tuple[int, int] | int | None = None,
+    input_size: tuple[int, int] | int | None = None,
+) -> Dataset:
+    """Pairs from two folders of images matched by file name (the path below each folder, without its
+    extension: ``inputs/a/7.png`` goes with ``targets/a/7.jpg``), in the sorted order of the names.
+
+    Args:
+        inputs: the folder of inputs (e.g. edge maps, low-resolution or damaged images).
+        targets: the folder of targets.
+        color: ``"L"``, ``"RGB"`` or ``None`` (each folder greyscale if all its images are).
+        image_size: resize the targets to ``(H, W)``; ``input_size`` the inputs (default: as loaded).
+
+    Raises:
+        DataError: a missing or empty folder, a file that is not an image (named), a name in one folder that
+            the other lacks (named), images of different sizes within a folder. Nothing is written.
+    """
+    a_root, b_root = _image_folder(inputs, "inputs"), _image_folder(targets, "targets")
+    a = load_image_folder(a_root, color=color, image_size=input_size)
+    b = load_image_folder(b_root, color=color, image_size=image_size)
+
+    def names(ds: Dataset, root: Path) -> dict[str, int]:
+        return {Path(f).relative_to(root).with_suffix("").as_posix(): i for i, f in enumerate(ds.extras["files"])}
+
+    na, nb = names(a, a_root), names(b, b_root)
+    for mine, other, root, other_root in ((nb, na, b_root, a_root), (na, nb, a_root, b_root)):
+        for name in mine:
+            if name not in other:
+                raise DataError(
+                    f"{root / name}.* has no image of the same name in {other_root}; every input needs a target "
+                    "with the same file name (extension aside): add it or remove the unmatched file"
+                )
+    order = sorted(nb)
+    lo, hi = b.info.value_range
+    info = DatasetInfo(name=b.info.name, sample_shape=b.info.sample_shape, value_range=(lo, hi), source=str(b_root))
+    rows_b = [nb[k] for k in order]
+    rows_a = [na[k] for k in order]
+    return Dataset(
+        b.x[rows_b].contiguous(),
+        info=info,
+        source=a.x[rows_a].contiguous(),
+        extras={"files": [b.extras["files"][i] for i in rows_b]},
+    )
+
+
+def unpaired(domain_a: Dataset, domain_b: Dataset, name: str | None = None) -> Dataset:
+    """Two image sets sampled independently, for unpaired translation (CycleGAN): ``x`` holds domain B (its
+    labels stay in ``y``), ``source`` domain A (its labels, if any, in ``extras["source_y"]``, never used for
+    training). The two may have different numbers of images.
+
+    Raises:
+        DataError: either is not images ``(N, C, H, W)`` in [0, 1], or their channels or sizes differ.
+    """
+    for ds, which in ((domain_a, "A"), (domain_b, "B")):
+        if not isinstance(ds, Dataset) or ds.x.ndim != 4:
+            shape = tuple(ds.x.shape) if isinstance(ds, Dataset) else type(ds).__name__
+            raise DataError(f"domain {which} must be an image dataset (N, C, H, W), got {shape}")
+        lo, hi = ds.info.value_range
+        if lo < 0 or hi > 1:
+            raise DataError(f"domain {which} ({ds.info.name!r}) spans [{lo:g}, {hi:g}]; load it with scale='unit'")
+    sa, sb = tuple(domain_a.x.shape[1:]), tuple(domain_b.x.shape[1:])
+    if sa != sb:
+        raise DataError(
+            f"domain A ({domain_a.info.name!r}) has images of shape {sa} (C, H, W) but domain B "
+            f"({domain_b.info.name!r}) {sb}; load both with the same color= and image_size="
+        )
+    info = dataclasses.replace(
+        domain_b.info,
+        name=name or f"{domain_a.info.name}-to-{domain_b.info.name}",
+        value_range=(0.0, 1.0),
+        source_shape=sa,
+        pairing="unpaired",
+    )
+    extras: dict[str, Any] = {"domain_a": domain_a.info.name, "domain_b": domain_b.info.name}
+    if domain_a.y is not None:
+        extras["source_y"] = domain_a.y
+    return Dataset(domain_b.x, y=domain_b.y, info=info, source=domain_a.x, extras=extras)
+
+
+__all__ = ["hole_of", "paired", "paired_arrays", "paired_folders", "unpaired"]

@@ -76,6 +76,31 @@ def load_digits(
     return Dataset(x=x, y=y, info=info, extras={"index": torch.from_numpy(index)})
 
 
+def load_digits28(split: str = "train", root: object = None, *, scale: str | None = "unit") -> Dataset:
+    """scikit-learn's 8x8 digits in MNIST's frame: each image resized to 20 x 20 (bilinear) and centred in a
+    28 x 28 canvas with a 4-pixel border, as MNIST digits are. Blocky, blurred strokes: the "digits" style of
+    the unpaired digits <-> MNIST translation task. Same split, labels and ``extras["index"]`` as ``digits``."""
+    base = load_digits(split, root, scale="unit")
+    x = torch.nn.functional.interpolate(base.x, size=(20, 20), mode="bilinear", align_corners=False)
+    x = torch.nn.functional.pad(x.clamp_(0.0, 1.0), (4, 4, 4, 4))
+    x, value_range = finish_images(x.contiguous(), (0.0, 1.0), scale=scale, flatten=False, binarize=None)
+    info = DatasetInfo(
+        name="digits28",
+        sample_shape=tuple(x.shape[1:]),
+        value_range=value_range,
+        class_names=base.info.class_names,
+        source="sklearn",
+    )
+    return Dataset(x=x, y=base.y, info=info, extras=dict(base.extras))
+
+
+def load_digits_to_mnist(split: str = "train", root: object = None) -> Dataset:
+    """The unpaired task digits28 (domain A) <-> MNIST (domain B); labels on both sides, never used to train."""
+    from .paired import unpaired
+
+    return unpaired(load_digits28(split), load_idx(MNIST, split, root), name="digits-to-mnist")
+
+
 @dataclass(frozen=True)
 class Source:
     """A named dataset: ``loader(split, root, **options) -> Dataset`` and a one-line description."""
@@ -96,6 +121,10 @@ def _table_sources() -> dict[str, Source]:
 
 SOURCES: dict[str, Source] = {
     "digits": Source(load_digits, "scikit-learn 8x8 handwritten digits, 10 classes (bundled, no download)"),
+    "digits28": Source(load_digits28, "the 8x8 digits resized into MNIST's 28x28 frame (bundled; 'digits' style)"),
+    "digits-to-mnist": Source(
+        load_digits_to_mnist, "unpaired image-to-image task: digits28 (domain A) <-> MNIST (domain B)"
+    ),
     "mnist": Source(functools.partial(load_idx, MNIST), "MNIST 28x28 handwritten digits, 10 classes"),
     "fashion-mnist": Source(
         functools.partial(load_idx, FASHION_MNIST), "Fashion-MNIST 28x28 clothing images, 10 classes"
@@ -145,6 +174,9 @@ def load(
             class-balanced, drawn with ``label_seed``; the rest become ``-1``, for semi-supervised models), and
             any image source ``corruption`` (e.g. ``"downsample:4"``, with ``corruption_seed`` and
             ``corruption_size``): paired data for image-to-image models (:func:`~genlab.data.paired.paired`).
+            A folder of targets takes ``inputs=FOLDER`` (pairs matched by file name,
+            :func:`~genlab.data.paired.paired_folders`); any image source takes ``domain_a=NAME_OR_PATH``
+            (unpaired domains A and B, :func:`~genlab.data.paired.unpaired`).
 
     Returns:
         A :class:`Dataset` whose ``info.value_range`` matches the returned values.
@@ -158,6 +190,18 @@ def load(
     if n_labels is not None:
         label_seed = options.pop("label_seed", 0)
         return load(name_or_path, split, root, **options).semi_supervised(int(n_labels), seed=int(label_seed))
+    inputs = options.pop("inputs", None)
+    if inputs is not None:  # paired folders: this folder holds the targets, `inputs` the inputs of the same names
+        from .paired import paired_folders
+
+        if split != "train":
+            raise DataError("paired folders have no predefined train/test split; use Dataset.split(fraction)")
+        return paired_folders(inputs, name_or_path, **options)
+    domain_a = options.pop("domain_a", None)
+    if domain_a is not None:  # unpaired domains: this dataset is domain B, `domain_a` domain A
+        from .paired import unpaired
+
+        return unpaired(load(domain_a, split, root, **options), load(name_or_path, split, root, **options))
     corruption = options.pop("corruption", None)
     if corruption is not None:  # paired image-to-image data: the images as targets, their corruption as inputs
         from .paired import paired
@@ -231,4 +275,4 @@ def _check_options(loader: Callable[..., Dataset], options: dict[str, Any], what
         )
 
 
-__all__ = ["SOURCES", "describe_datasets", "list_datasets", "load", "load_digits"]
+__all__ = ["SOURCES", "describe_datasets", "list_datasets", "load", "load_digits", "load_digits28"]

@@ -8,6 +8,7 @@ from .energy import RBM, RBMConfig
 from .flows import RealNVP, RealNVPConfig
 from .gans import GAN, GANConfig
 from .tabular import CTGAN, TVAE, CTGANConfig, GaussianCopula, GaussianCopulaConfig, TVAEConfig
+from .translation import CycleGAN, CycleGANConfig, ImageTranslator, Pix2Pix, Pix2PixConfig, SRNet, SRNetConfig
 
 __all__ = [
     "AE",
@@ -22,14 +23,21 @@ __all__ = [
     "BNNConfig",
     "Batch",
     "CTGANConfig",
+    "CycleGAN",
+    "CycleGANConfig",
     "GANConfig",
     "GaussianCopula",
     "GaussianCopulaConfig",
     "GenerativeModel",
+    "ImageTranslator",
     "MADEConfig",
+    "Pix2Pix",
+    "Pix2PixConfig",
     "RBMConfig",
     "RealNVP",
     "RealNVPConfig",
+    "SRNet",
+    "SRNetConfig",
     "StackedAE",
     "StackedAEConfig",
     "TVAEConfig",

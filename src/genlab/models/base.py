@@ -71,12 +71,15 @@ def evaluating(method: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 class Batch(NamedTuple):
-    """A batch handed to ``training_step``: samples ``x`` ``(B, ...)``, labels ``y`` ``(B,)`` or None, and for
-    paired (image-to-image) data the inputs ``source`` ``(B, ...)`` whose targets are ``x``, else None."""
+    """A batch handed to ``training_step``: samples ``x`` ``(B, ...)``, labels ``y`` ``(B,)`` or None; for
+    image-to-image data the inputs ``source`` ``(B, ...)`` (paired: the inputs whose targets are ``x``;
+    unpaired: a batch of domain A drawn independently), else None; and for inpainting pairs ``hole``, a bool
+    mask shaped like ``x`` that is True where the input hides the target, else None."""
 
     x: torch.Tensor
     y: torch.Tensor | None = None
     source: torch.Tensor | None = None
+    hole: torch.Tensor | None = None
 
 
 def checked_labels(y: torch.Tensor | None, n: int, n_classes: int, what: str) -> torch.Tensor | None:

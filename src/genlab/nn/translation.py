@@ -1,4 +1,5 @@
-r"""Networks for image-to-image models: the U-Net generator and the PatchGAN discriminator of pix2pix.
+r"""Networks for image-to-image models: the U-Net generator and PatchGAN discriminator of pix2pix, the ResNet
+generator and image history buffer of CycleGAN, and a sub-pixel super-resolution network.
 
 **U-Net** (Ronneberger et al. 2015; the pix2pix generator of Isola et al. 2017). An encoder of stride-2 4 x 4
 convolutions (``C64-C128-C256-C512-...``, LeakyReLU 0.2, no normalization on the first), a decoder of stride-2
@@ -122,10 +123,7 @@ class UNet(nn.Module):
             self.up.append(nn.Sequential(*layers))
         c_last = widths[0] * (2 if skips and depth > 1 else 1)
         self.out = nn.ConvTranspose2d(c_last, out_channels, 4, stride=2, padding=1)
-        acts = {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "none": nn.Identity()}
-        if out_activation not in acts:
-            raise ConfigError(f"out_activation must be 'sigmoid', 'tanh' or 'none', got {out_activation!r}")
-        self.activation = acts[out_activation]
+        self.activation = _activation(out_activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = []
@@ -185,4 +183,181 @@ class PatchGAN(nn.Module):
         return size - 2  # two k4 s1 p1 layers: each takes one off
 
 
-__all__ = ["PatchGAN", "UNet", "patchgan_receptive_field", "unet_depth"]
+def resnet_downsamplings(size: tuple[int, int]) -> int:
+    """How many stride-2 levels (at most 2) a ResNet generator takes on images of ``size``: while both sides
+    stay even."""
+    h, w = size
+    n = 0
+    while n < 2 and h % 2 == 0 and w % 2 == 0 and h >= 8 and w >= 8:
+        h, w, n = h // 2, w // 2, n + 1
+    return n
+
+
+class ResidualBlock(nn.Module):
+    """``x + conv(act(norm(conv(x))))`` with two 3 x 3 convolutions (reflection padding when ``reflect``)."""
+
+    def __init__(self, channels: int, norm: Norm = "instance", reflect: bool = True) -> None:
+        super().__init__()
+        pad = "reflect" if reflect else "zeros"
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, padding_mode=pad, bias=norm == "none"),
+            _norm(norm, channels),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1, padding_mode=pad, bias=norm == "none"),
+            _norm(norm, channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ResnetGenerator(nn.Module):
+    """The CycleGAN generator (Johnson et al. 2016; Zhu et al. 2017): a 7 x 7 convolution, up to two stride-2
+    convolutions (:func:`resnet_downsamplings`), ``n_blocks`` residual blocks, as many stride-2 transposed
+    convolutions back, and a 7 x 7 convolution to ``out_channels``; instance norm and reflection padding.
+
+    Args:
+        in_channels, out_channels: image channels in and out.
+        image_size: (H, W) of the images (input and output have the same size).
+        base: channels of the first convolution (doubled per downsampling).
+        n_blocks: residual blocks at the lowest resolution (6 in the paper for 128 x 128 images).
+        norm: normalization after every convolution but the last.
+        out_activation: ``"sigmoid"`` (images in [0, 1]), ``"tanh"`` or ``"none"``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        image_size: tuple[int, int],
+        base: int = 32,
+        n_blocks: int = 6,
+        norm: Norm = "instance",
+        out_activation: Literal["sigmoid", "tanh", "none"] = "sigmoid",
+    ) -> None:
+        super().__init__()
+        bias = norm == "none"
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_channels, base, 7, padding=3, padding_mode="reflect", bias=bias),
+            _norm(norm, base),
+            nn.ReLU(),
+        ]
+        c = base
+        n_down = resnet_downsamplings(tuple(image_size))
+        for _ in range(n_down):
+            layers += [nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=bias), _norm(norm, 2 * c), nn.ReLU()]
+            c *= 2
+        layers += [ResidualBlock(c, norm) for _ in range(n_blocks)]
+        for _ in range(n_down):
+            layers += [
+                nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
+                _norm(norm, c // 2),
+                nn.ReLU(),
+            ]
+            c //= 2
+        layers.append(nn.Conv2d(c, out_channels, 7, padding=3, padding_mode="reflect"))
+        layers.append(_activation(out_activation))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _activation(kind: str) -> nn.Module:
+    acts = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "none": nn.Identity}
+    if kind not in acts:
+        raise ConfigError(f"out_activation must be 'sigmoid', 'tanh' or 'none', got {kind!r}")
+    return acts[kind]()
+
+
+def upscale_steps(factor: int) -> list[int]:
+    """The pixel-shuffle stages of an upscaling ``factor``: 2 -> [2], 3 -> [3], 4 -> [2, 2], 8 -> [2, 2, 2].
+
+    Raises:
+        ConfigError: another factor.
+    """
+    if factor == 3:
+        return [3]
+    if factor >= 2 and factor & (factor - 1) == 0:
+        return [2] * (factor.bit_length() - 1)
+    raise ConfigError(f"super-resolution supports x2, x3, x4 and x8 (powers of 2, or 3), got x{factor}")
+
+
+class SRResNet(nn.Module):
+    """Super-resolution network: a 3 x 3 head, ``n_blocks`` residual blocks (no normalization, as in EDSR) with
+    a long skip around them, then per stage of :func:`upscale_steps` a convolution to ``r^2`` times the channels
+    and a sub-pixel convolution (:class:`torch.nn.PixelShuffle`, Shi et al. 2016), and a 3 x 3 tail. It predicts
+    the residual over the bicubic upscaling of the input (added by the caller).
+
+    Args:
+        in_channels, out_channels: channels of the low- and high-resolution images.
+        factor: the upscaling factor.
+        channels: width of the residual blocks.
+        n_blocks: number of residual blocks.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, factor: int, channels: int = 64, n_blocks: int = 8) -> None:
+        super().__init__()
+        self.factor = factor
+        self.head = nn.Conv2d(in_channels, channels, 3, padding=1)
+        self.blocks = nn.Sequential(
+            *[ResidualBlock(channels, "none", reflect=False) for _ in range(n_blocks)],
+            nn.Conv2d(channels, channels, 3, padding=1),
+        )
+        up: list[nn.Module] = []
+        for r in upscale_steps(factor):
+            up += [nn.Conv2d(channels, channels * r * r, 3, padding=1), nn.PixelShuffle(r), nn.ReLU()]
+        self.upsample = nn.Sequential(*up)
+        self.tail = nn.Conv2d(channels, out_channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)
+        return self.tail(self.upsample(h + self.blocks(h)))
+
+
+class ImagePool(nn.Module):
+    """The image history buffer of Shrivastava et al. (2017), used by CycleGAN's discriminators: it keeps up to
+    ``size`` generated images; each new image is returned as is while the pool fills, afterwards with probability
+    1/2 it is returned as is and otherwise swapped for a stored image (which it replaces). The pool is a buffer,
+    so checkpoints keep it and a resumed run draws the same images. ``size=0`` passes images through.
+    """
+
+    def __init__(self, size: int, image_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.size = int(size)
+        self.register_buffer("images", torch.zeros((self.size, *image_shape)))
+        self.register_buffer("count", torch.zeros((), dtype=torch.long))
+
+    @torch.no_grad()
+    def query(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The images the discriminator sees in place of ``images`` (a batch of generated images, detached)."""
+        if self.size == 0:
+            return images
+        out = images.detach().clone()
+        draws = torch.rand(len(images), generator=generator)
+        slots = torch.randint(self.size, (len(images),), generator=generator)
+        for i in range(len(images)):
+            n = int(self.count)
+            if n < self.size:
+                self.images[n] = out[i]
+                self.count += 1
+            elif draws[i] < 0.5:
+                j = int(slots[i])
+                stored = self.images[j].clone()
+                self.images[j] = out[i]
+                out[i] = stored
+        return out
+
+
+__all__ = [
+    "ImagePool",
+    "PatchGAN",
+    "ResidualBlock",
+    "ResnetGenerator",
+    "SRResNet",
+    "UNet",
+    "patchgan_receptive_field",
+    "resnet_downsamplings",
+    "unet_depth",
+    "upscale_steps",
+]

@@ -384,12 +384,13 @@ class LRSchedule(Callback):
 
     Args:
         kind: ``"cosine"`` (half a cosine from 1 to ``final``), ``"exponential"`` (``final ** t``),
-            ``"linear"`` (straight from 1 to ``final``) or ``"constant"``; or a callable ``t -> factor``.
+            ``"linear"`` (straight from 1 to ``final``), ``"linear_decay"`` (1 for the first half of the run,
+            then straight to ``final``: CycleGAN's schedule) or ``"constant"``; or a callable ``t -> factor``.
         final: the factor reached at the end of the run (e.g. 0.1 ends at a tenth of the base rate).
         warmup: fraction of the run spent rising linearly from 0 to the base rate first.
     """
 
-    KINDS = ("cosine", "exponential", "linear", "constant")
+    KINDS = ("cosine", "exponential", "linear", "linear_decay", "constant")
 
     def __init__(self, kind: str | Any = "cosine", final: float = 0.0, warmup: float = 0.0) -> None:
         if isinstance(kind, str) and kind not in self.KINDS:
@@ -418,6 +419,8 @@ class LRSchedule(Callback):
             return self.final**u
         if self.kind == "linear":
             return 1.0 + (self.final - 1.0) * u
+        if self.kind == "linear_decay":  # CycleGAN's: the base rate for half the run, then linearly to `final`
+            return 1.0 if u <= 0.5 else 1.0 + (self.final - 1.0) * (2.0 * u - 1.0)
         return 1.0
 
     def _apply(self, trainer: Trainer) -> None:

@@ -182,6 +182,8 @@ def _build_config(entry, config: BaseConfig | dict | str | Path | None, override
     fields = {f[0] for f in cfg_cls.describe()}
     if "data_shape" in fields:
         base["data_shape"] = tuple(data.info.sample_shape)
+    if "source_shape" in fields and data.info.source_shape is not None:  # image-to-image: the inputs' shape
+        base["source_shape"] = tuple(data.info.source_shape)
     if "layout" in fields and data.info.table is not None:  # tables: the encoded row's parts
         from ..tabular.transform import TableTransform
 
@@ -418,6 +420,17 @@ def train(
     return result
 
 
+def write_translations(model: GenerativeModel, data: Dataset, path: Path, n: int = 16) -> Path:
+    """A picture of ``n`` of ``data``'s inputs, the model's outputs and the targets, one row each (a two-way
+    model adds its B -> A rows)."""
+    from ..data.paired import hole_of
+
+    hole = hole_of(data)
+    with torch.no_grad():
+        rows = model.translation_rows(data.source[:n], data.x[:n], hole[:n] if hole is not None else None)
+    return plotting.save_image_grid(rows, path, nrow=min(n, len(data.source), len(data.x)), value_range=(0.0, 1.0))
+
+
 def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, show: Dataset) -> dict[str, Path]:
     """Save the final model and the pictures of a run: samples, reconstructions, loss curve."""
     files: dict[str, Path] = {"model": io.save_model(model, run_dir / io.MODEL_SUBDIR, overwrite=True)}
@@ -439,6 +452,8 @@ def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, s
         files["samples_text"] = run_dir / "samples.txt"
         fileutil.write_text(files["samples_text"], "\n\n".join(model.decode_text(samples[:16])) + "\n")
     x = show.x[:32]
+    if getattr(model, "translator", False) and show.source is not None:  # image-to-image: input | output | target
+        files["translations"] = write_translations(model, show, run_dir / "translations.png")
     if hasattr(model, "reconstruct") and x.ndim == 4:
         with torch.no_grad():
             conditional = getattr(model.config, "n_classes", 0) and show.y is not None

@@ -20,6 +20,7 @@ import torch
 
 from ..data.batching import BatchSampler
 from ..data.dataset import Dataset, as_dataset, check_samples
+from ..data.paired import hole_of
 from ..errors import ConfigError, DataError, ModelFileError, NonFiniteLossError, TrainingError
 from ..models.base import Batch, GenerativeModel
 from . import checkpoint as ckpt
@@ -204,6 +205,8 @@ class Trainer:
         if isinstance(data, Dataset):  # a Dataset may have been built without checks
             check_samples(data.x, what=f"{what} {data.info.name!r}", allow_nan=accepts_missing)
         ds = as_dataset(data, allow_nan=accepts_missing)  # arrays are checked here, once
+        if ds.source is not None:
+            check_samples(ds.source, what=f"{what} inputs of {ds.info.name!r}")
         model.check_data(ds.info)
         if self._needs_unit_range:
             lo, hi = ds.info.value_range
@@ -245,7 +248,8 @@ class Trainer:
         return self.epoch >= self.epochs
 
     def _loop(self, model: GenerativeModel, data: Dataset, val: Dataset | None) -> None:
-        x_all, y_all, s_all = data.x, data.y, data.source
+        x_all, y_all, s_all, h_all = data.x, data.y, data.source, hole_of(data)
+        unpaired = data.unpaired
         sampler = self._sampler
         transform = self.batch_transform
         callbacks = self.callbacks
@@ -256,8 +260,12 @@ class Trainer:
                 if transform is not None:
                     x = transform(x, sampler.generator)
                 y = torch.index_select(y_all, 0, idx) if y_all is not None else None
-                src = torch.index_select(s_all, 0, idx) if s_all is not None else None
-                out = model.training_step(Batch(x, y, src), self.optimizers, self.step)
+                src = None
+                if s_all is not None:  # unpaired domains: a batch of A drawn independently of B's
+                    s_idx = torch.randint(len(s_all), (len(idx),), generator=sampler.generator) if unpaired else idx
+                    src = torch.index_select(s_all, 0, s_idx)
+                hole = torch.index_select(h_all, 0, idx) if h_all is not None else None
+                out = model.training_step(Batch(x, y, src, hole), self.optimizers, self.step)
                 self.step += 1
                 metrics = self._record(out)
                 for cb in callbacks:
@@ -349,8 +357,13 @@ class Trainer:
                 if self.batch_transform is not None:
                     x = self.batch_transform(x, transform_gen)
                 y = data.y[start : start + self.batch_size] if data.y is not None else None
-                src = data.source[start : start + self.batch_size] if data.source is not None else None
-                out = model.validation_step(Batch(x, y, src))
+                src = None
+                if data.source is not None:  # unpaired: domain A's images in turn, wrapping around
+                    rows = torch.arange(start, start + len(x)) % len(data.source)
+                    src = data.source[rows]
+                h_all = hole_of(data)
+                hole = h_all[start : start + self.batch_size] if h_all is not None else None
+                out = model.validation_step(Batch(x, y, src, hole))
                 for k, v in out.items():
                     sums[k] = sums.get(k, 0.0) + float(v) * len(x)
                 count += len(x)
