@@ -15,7 +15,16 @@ from genlab.errors import DataError
 
 def test_registry_lists_every_named_source() -> None:
     names = gd.list_datasets()
-    images_and_toys = ["digits", "digits28", "digits-to-mnist", "mnist", "fashion-mnist", "ring8", "grid25", "swiss_roll"]
+    images_and_toys = [
+        "digits",
+        "digits28",
+        "digits-to-mnist",
+        "mnist",
+        "fashion-mnist",
+        "ring8",
+        "grid25",
+        "swiss_roll",
+    ]
     tables = ["penguins", "diamonds", "mpg", "txhousing", "iris", "wine", "breast_cancer", "diabetes"]
     assert names == images_and_toys + tables
     assert set(gd.TOY_DATASETS) == {"ring8", "grid25", "swiss_roll"}
@@ -69,7 +78,9 @@ def test_names_ignore_case_and_dash_underscore() -> None:
 
 
 def test_unknown_name_suggests_a_close_match_and_lists_known_names() -> None:
-    with pytest.raises(DataError, match=r"unknown dataset 'mnst' \(did you mean 'mnist'\?\).*digits, digits28, digits-to-mnist, mnist"):
+    with pytest.raises(
+        DataError, match=r"unknown dataset 'mnst' \(did you mean 'mnist'\?\).*digits, digits28, digits-to-mnist, mnist"
+    ):
         gd.load("mnst")
     with pytest.raises(DataError, match=r"path of an image folder, a \.csv, \.npy or \.txt file"):
         gd.load("no_such_thing_at_all")

@@ -8,7 +8,7 @@ from genlab.errors import ConfigError
 from genlab.nn.translation import PatchGAN, UNet, patchgan_receptive_field, unet_depth
 
 
-@pytest.mark.parametrize(("size", "depth"), [(8, 2), (28, 2), (32, 4), (64, 5)])
+@pytest.mark.parametrize(("size", "depth"), [(8, 2), (28, 3), (32, 4), (64, 5)])
 def test_unet_depth_follows_the_image_size_and_keeps_the_shape(size, depth):
     assert unet_depth((size, size)) == depth
     net = UNet(2, 1, (size, size), base=8)
@@ -35,8 +35,8 @@ def test_skip_connections_carry_fine_detail_past_the_bottleneck():
 
 
 def test_unet_refuses_a_depth_the_size_does_not_allow():
-    with pytest.raises(ConfigError, match="1 to 2 levels"):
-        UNet(1, 1, (28, 28), depth=3)
+    with pytest.raises(ConfigError, match="1 to 3 levels"):
+        UNet(1, 1, (28, 28), depth=4)
     with pytest.raises(ConfigError, match="norm"):
         UNet(1, 1, (28, 28), norm="layer")
 

@@ -93,9 +93,38 @@ def load_image_folder(
             ``image_size``; bad option values.
     """
     root = Path(path)
+    files, labels, class_names = find_images(root)
+    x, value_range = read_images(
+        files, color=color, image_size=image_size, scale=scale, flatten=flatten, binarize=binarize
+    )
+    info = DatasetInfo(
+        name=root.resolve().name,
+        sample_shape=tuple(x.shape[1:]),
+        value_range=value_range,
+        class_names=class_names,
+        source=str(root),
+    )
+    y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
+    return Dataset(x=x, y=y, info=info, extras={"files": [str(f) for f in files]})
+
+
+def read_images(
+    files: list[Path],
+    *,
+    color: str | None = None,
+    image_size: tuple[int, int] | int | None = None,
+    scale: str | None = "unit",
+    flatten: bool = False,
+    binarize: str | None = None,
+) -> tuple[torch.Tensor, tuple[float, float]]:
+    """The image ``files`` as one ``(N, C, H, W)`` tensor and its value range (options as in
+    :func:`load_image_folder`).
+
+    Raises:
+        DataError: an unreadable file (named), different sizes without ``image_size``, bad options.
+    """
     check_choice("color", color, ("L", "RGB", None))
     size = _check_size(image_size)
-    files, labels, class_names = find_images(root)
     arrays: list[np.ndarray] = []
     all_gray = True
     for file in files:
@@ -109,16 +138,7 @@ def load_image_folder(
         x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
     else:
         x = torch.cat([_resize(a, size) for a in arrays])
-    x, value_range = finish_images(x.contiguous(), (0.0, 255.0), scale=scale, flatten=flatten, binarize=binarize)
-    info = DatasetInfo(
-        name=root.resolve().name,
-        sample_shape=tuple(x.shape[1:]),
-        value_range=value_range,
-        class_names=class_names,
-        source=str(root),
-    )
-    y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
-    return Dataset(x=x, y=y, info=info, extras={"files": [str(f) for f in files]})
+    return finish_images(x.contiguous(), (0.0, 255.0), scale=scale, flatten=flatten, binarize=binarize)
 
 
 def _is_image_file(path: Path) -> bool:
@@ -184,4 +204,4 @@ def _resize(array: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True).clamp_(0.0, 255.0)
 
 
-__all__ = ["IMAGE_EXTENSIONS", "find_images", "load_image_folder"]
+__all__ = ["IMAGE_EXTENSIONS", "find_images", "load_image_folder", "read_images"]

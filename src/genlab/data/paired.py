@@ -17,7 +17,7 @@ import torch
 from ..errors import DataError
 from .corruptions import corrupt
 from .dataset import Dataset, DatasetInfo, check_samples, infer_info
-from .images import IMAGE_EXTENSIONS, load_image_folder
+from .images import IMAGE_EXTENSIONS, read_images
 
 
 def paired(data: Dataset, corruption: str, seed: int = 0, size: str = "same") -> Dataset:
@@ -65,20 +65,26 @@ def hole_of(data: Dataset) -> torch.Tensor | None:
     return None
 
 
-def _image_folder(path: str | os.PathLike, what: str) -> Path:
-    """``path`` as a folder holding only image files (hidden ones aside); a :class:`DataError` naming the problem."""
+def _image_files(path: str | os.PathLike, what: str) -> tuple[Path, dict[str, Path]]:
+    """The images below the folder ``path`` (hidden ones aside) by name (relative path without extension);
+    a :class:`DataError` naming the problem."""
     root = Path(path).expanduser()
     if not root.is_dir():
         raise DataError(f"the {what} folder {root} does not exist or is not a folder; pass a folder of images")
     files = [p for p in sorted(root.rglob("*")) if p.is_file() and not _hidden(p, root)]
     if not files:
         raise DataError(f"the {what} folder {root} is empty; put {'/'.join(IMAGE_EXTENSIONS)} files in it")
+    named: dict[str, Path] = {}
     for file in files:
         if file.suffix.lower() not in IMAGE_EXTENSIONS:
             raise DataError(
                 f"{file} is not an image ({'/'.join(IMAGE_EXTENSIONS)}); move it out of the {what} folder {root}"
             )
-    return root
+        key = file.relative_to(root).with_suffix("").as_posix()
+        if key in named:
+            raise DataError(f"{named[key]} and {file} have the same name in {root}; rename one of them")
+        named[key] = file
+    return root, named
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -106,14 +112,8 @@ def paired_folders(
         DataError: a missing or empty folder, a file that is not an image (named), a name in one folder that
             the other lacks (named), images of different sizes within a folder. Nothing is written.
     """
-    a_root, b_root = _image_folder(inputs, "inputs"), _image_folder(targets, "targets")
-    a = load_image_folder(a_root, color=color, image_size=input_size)
-    b = load_image_folder(b_root, color=color, image_size=image_size)
-
-    def names(ds: Dataset, root: Path) -> dict[str, int]:
-        return {Path(f).relative_to(root).with_suffix("").as_posix(): i for i, f in enumerate(ds.extras["files"])}
-
-    na, nb = names(a, a_root), names(b, b_root)
+    a_root, na = _image_files(inputs, "inputs")
+    b_root, nb = _image_files(targets, "targets")
     for mine, other, root, other_root in ((nb, na, b_root, a_root), (na, nb, a_root, b_root)):
         for name in mine:
             if name not in other:
@@ -122,16 +122,12 @@ def paired_folders(
                     "with the same file name (extension aside): add it or remove the unmatched file"
                 )
     order = sorted(nb)
-    lo, hi = b.info.value_range
-    info = DatasetInfo(name=b.info.name, sample_shape=b.info.sample_shape, value_range=(lo, hi), source=str(b_root))
-    rows_b = [nb[k] for k in order]
-    rows_a = [na[k] for k in order]
-    return Dataset(
-        b.x[rows_b].contiguous(),
-        info=info,
-        source=a.x[rows_a].contiguous(),
-        extras={"files": [b.extras["files"][i] for i in rows_b]},
+    a, _ = read_images([na[k] for k in order], color=color, image_size=input_size)
+    b, value_range = read_images([nb[k] for k in order], color=color, image_size=image_size)
+    info = DatasetInfo(
+        name=b_root.resolve().name, sample_shape=tuple(b.shape[1:]), value_range=value_range, source=str(b_root)
     )
+    return Dataset(b, info=info, source=a, extras={"files": [str(nb[k]) for k in order]})
 
 
 def unpaired(domain_a: Dataset, domain_b: Dataset, name: str | None = None) -> Dataset:

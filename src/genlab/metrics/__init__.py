@@ -3,7 +3,8 @@
 Sample quality (``real=`` and ``fake=`` keywords, samples or precomputed :class:`Features`):
 :func:`fid`, :func:`kid`, :func:`inception_score`, :func:`precision_recall`, :func:`density_coverage`,
 :func:`class_distribution`, :func:`mode_coverage` (2-D toys); reconstruction: :func:`reconstruction_metrics`;
-image restoration: :func:`psnr`, :func:`ssim`, :func:`masked_error`, :func:`class_preservation`;
+image restoration: :func:`psnr`, :func:`ssim`, :func:`masked_error`, :func:`class_preservation`, and all of
+them for an image-to-image model's outputs, :func:`translation_scores`;
 likelihood: :func:`log_likelihood` (exact, IWAE or AIS); floors: :func:`metric_floors`.
 """
 
@@ -34,6 +35,7 @@ from .likelihood import (
 from .modes import ModeCoverage, class_histogram, fit_probe, histogram_kl, mode_coverage
 from .quality import class_distribution, class_preservation, density_coverage, inception_score, precision_recall
 from .reconstruction import reconstruction_metrics
+from .translation import translation_scores
 
 __all__ = [
     "AISResult",
@@ -77,4 +79,5 @@ __all__ = [
     "psnr",
     "reconstruction_metrics",
     "ssim",
+    "translation_scores",
 ]

@@ -5,9 +5,11 @@ generator and image history buffer of CycleGAN, and a sub-pixel super-resolution
 convolutions (``C64-C128-C256-C512-...``, LeakyReLU 0.2, no normalization on the first), a decoder of stride-2
 4 x 4 transposed convolutions (ReLU) and a skip connection from each encoder level to the decoder level of the
 same resolution (the two are concatenated along channels), so that fine detail need not pass through the
-bottleneck. The depth follows the image size: the size is halved while it stays even and at least 2, so
-28 x 28 gets 2 levels (28 -> 14 -> 7), 32 x 32 four (-> 2) and 64 x 64 five. Dropout (0.5) on the innermost
-decoder layers is the generator's noise source, on at training and at sampling time as in pix2pix.
+bottleneck. The depth follows the image size (:func:`unet_depth`): 8 x 8 gets 2 levels, 28 x 28 three, 32 x 32
+four and 64 x 64 five; a side that the levels do not halve evenly is padded (replicating the border) to the
+next multiple of ``2^depth`` and the output cropped back, so 28 x 28 runs at 32 x 32 and its bottleneck is
+4 x 4, wide enough for a centre hole to see its surroundings. Dropout (0.5) on the innermost decoder layers
+is the generator's noise source, on at training and at sampling time as in pix2pix.
 
 **PatchGAN** (Isola et al. 2017). A fully convolutional discriminator: ``n_layers`` stride-2 4 x 4 convolutions,
 one stride-1 convolution with twice the channels and a 1-channel stride-1 output, so it scores every
@@ -34,12 +36,10 @@ Norm = Literal["batch", "instance", "none"]
 
 
 def unet_depth(size: tuple[int, int]) -> int:
-    """The number of U-Net levels for images of ``size`` (H, W): halvings while both stay even and >= 2."""
-    h, w = size
-    depth = 0
-    while h % 2 == 0 and w % 2 == 0 and h // 2 >= 2 and w // 2 >= 2:
-        h, w, depth = h // 2, w // 2, depth + 1
-    return depth
+    """The number of U-Net levels for images of ``size`` (H, W): ``floor(log2(min(H, W))) - 1``, so the
+    bottleneck keeps at least 2 x 2 cells (8 -> 2 levels, 28 -> 3, 32 -> 4, 64 -> 5; 0 below 4 pixels)."""
+    side = min(size)
+    return max(side.bit_length() - 2, 0) if side >= 1 else 0
 
 
 def patchgan_receptive_field(n_layers: int) -> int:
@@ -69,7 +69,8 @@ class UNet(nn.Module):
         out_channels: channels of the output.
         image_size: (H, W) of the images.
         base: channels of the first encoder level (doubled at each level up to ``8 * base``).
-        depth: number of levels; ``None`` takes :func:`unet_depth` of the image size.
+        depth: number of levels; ``None`` takes :func:`unet_depth` of the image size (the input is padded to a
+            multiple of ``2^depth`` inside, the output cropped back).
         dropout: dropout on the innermost ``min(3, depth - 1)`` decoder layers (0 turns it off).
         norm: normalization after each convolution but the first and the last.
         out_activation: ``"sigmoid"`` (images in [0, 1]), ``"tanh"`` ([-1, 1]) or ``"none"``.
@@ -94,10 +95,13 @@ class UNet(nn.Module):
         depth = most if depth is None else depth
         if not 1 <= depth <= most:
             raise ConfigError(
-                f"a U-Net on {h} x {w} images can have 1 to {most} levels (halving while the size stays even), "
+                f"a U-Net on {h} x {w} images can have 1 to {most} levels (the bottleneck keeps 2 x 2 cells), "
                 f"got depth={depth}"
             )
         self.depth, self.skips = depth, skips
+        step = 2**depth
+        self.size = (h, w)
+        self.pad = (0, -w % step, 0, -h % step)  # right and bottom, to multiples of 2^depth
         widths = [min(base * 2**i, base * 8) for i in range(depth)]
         self.down = nn.ModuleList()
         prev = in_channels
@@ -127,7 +131,7 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = []
-        h = x
+        h = nn.functional.pad(x, self.pad, mode="replicate") if any(self.pad) else x
         for layer in self.down:
             h = layer(h)
             feats.append(h)
@@ -138,7 +142,8 @@ class UNet(nn.Module):
             h = layer(h)
         if self.skips and self.depth > 1:
             h = torch.cat([h, feats[0]], dim=1)
-        return self.activation(self.out(h))
+        out = self.activation(self.out(h))
+        return out[:, :, : self.size[0], : self.size[1]] if any(self.pad) else out
 
 
 class PatchGAN(nn.Module):

@@ -181,7 +181,8 @@ def evaluate_run(
         target: table models: the column the utility score predicts (default: the named table's usual target).
 
     Table models (ctgan, tvae, gaussian_copula) get the table metrics instead (:mod:`genlab.report.tabular`):
-    ``quality``, ``detection``, ``utility``, ``privacy``.
+    ``quality``, ``detection``, ``utility``, ``privacy``; image-to-image models (pix2pix, inpaint, srnet,
+    cyclegan) the ``translation`` scores of their outputs beside a baseline (:mod:`genlab.report.translation`).
     """
     t0 = time.perf_counter()
     path = Path(run)
@@ -193,6 +194,13 @@ def evaluate_run(
     options = dict(data_options if data_options is not None else (info or {}).get("data", {}).get("options", {}))
     if not name:
         raise ConfigError(f"{path} has no {RUN_FILE} saying what it was trained on; pass the data (--data NAME)")
+    if getattr(model, "translator", False):
+        from .translation import evaluate_translation
+
+        return evaluate_translation(
+            model, path, info, name, options, metrics=metrics, n=n, seed=seed, pictures=pictures,
+            progress=progress, t0=t0,
+        )  # fmt: skip
     if getattr(model.data_info, "table", None) is not None:
         from .tabular import evaluate_table
 

@@ -36,6 +36,7 @@ _CAPTIONS = {
     "reliability": "Reliability diagram: accuracy against confidence per bin (the diagonal is calibrated)",
     "marginals": "Each column: real (grey) against synthetic (blue)",
     "pair_trends": "Pair trends: how well each pair of columns keeps its association (1 = as in the real table)",
+    "translations": "Inputs, outputs and targets, one row each (two-way models: A -> B above B -> A)",
 }
 
 
@@ -187,7 +188,36 @@ def metric_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]
             rows.append(("RMSE ↓", _f(r["rmse"]), "–", "–", how))
             rows.append(("NLL of the targets (nats) ↓", _f(r["nll"]), "–", "–", "Gaussian predictive"))
     rows.extend(_table_rows(m))
+    rows.extend(_translation_rows(m))
     return rows  # fmt: skip
+
+
+_TRANSLATION_SCORES = (
+    ("psnr", "PSNR (dB) ↑"),
+    ("ssim", "SSIM ↑"),
+    ("l1", "L1 ↓"),
+    ("hole_psnr", "Hole PSNR (dB) ↑"),
+    ("hole_l1", "Hole L1 ↓"),
+    ("class_preservation", "Class preservation ↑"),
+    ("fid", "FID of the outputs ↓"),
+    ("kid", "KID of the outputs ↓"),
+)
+
+
+def _translation_rows(m: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Image-to-image scores, each beside the baseline's (and B -> A for two-way models)."""
+    if "translation" not in m:
+        return []
+    r = m["translation"]
+    rows = []
+    for direction, base_key, base_name in (("AB", "baseline", r.get("baseline_name")), ("BA", "BA_inputs", "inputs")):
+        scores, base = r.get(direction) or {}, r.get(base_key) or {}
+        prefix = "B -> A: " if direction == "BA" else ("A -> B: " if "BA" in r else "")
+        for key, label in _TRANSLATION_SCORES:
+            if key in scores:
+                detail = f"{base_name}: {_f(base.get(key))}" if key in base else ""
+                rows.append((prefix + label, _f(scores[key]), "–", "–", detail))
+    return rows
 
 
 def _table_rows(m: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:

@@ -46,7 +46,7 @@ class CycleGANConfig(BaseConfig):
             )
         size = tuple(self.data_shape[1:])
         if self.generator == "unet" and unet_depth(size) < 1:
-            raise ConfigError(f"a U-Net needs images with even sides of at least 4 pixels, got {size}")
+            raise ConfigError(f"a U-Net needs images of at least 4 x 4 pixels, got {size}")
         check_patch_layers(size, self.d_layers, "cyclegan")
 
 

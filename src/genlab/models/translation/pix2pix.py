@@ -56,7 +56,7 @@ class Pix2PixConfig(BaseConfig):
         size = tuple(self.data_shape[1:])
         most = unet_depth(size)
         if most < 1:
-            raise ConfigError(f"a U-Net needs images with even sides of at least 4 pixels, got {size}")
+            raise ConfigError(f"a U-Net needs images of at least 4 x 4 pixels, got {size}")
         if self.depth > most:
             raise ConfigError(f"a U-Net on {size} images has at most {most} levels, got depth={self.depth}")
         check_patch_layers(size, self.d_layers, "pix2pix")

@@ -1,0 +1,286 @@
+"""Image-to-image on MNIST: super-resolution, inpainting, pix2pix edges -> digits, CycleGAN digits28 <-> MNIST,
+and the speed of a pix2pix epoch against a plain PyTorch loop. Each task writes
+``benchmarks/results/i2i_<task>.json`` and its figure to ``docs/images/``.
+
+- ``sr``: ``srnet`` x4 (7 x 7 -> 28 x 28, L1) against bicubic interpolation on the 10,000 test images: PSNR,
+  SSIM, class preservation (genlab's mnist-cnn gives the output the input's label), training minutes.
+- ``inpaint``: the ``inpaint`` preset (pix2pix with the mask channel, hole loss, paste back) on a centre
+  14 x 14 hole, against mean fill (the training pixels' means) and genlab's ``Imputer`` app (``ae``, the
+  configuration of benchmarks/imputation.py, fitted on the clean training images; it never sees a hole of
+  this shape): hole PSNR, class preservation, FID of the inpainted test set against the test set.
+- ``edges``: pix2pix (L1 + PatchGAN) against the L1-only U-Net (``lambda_adv=0``), same nets and epochs, on
+  Sobel edge maps -> MNIST: class preservation, FID against the test set, PSNR; a side-by-side figure.
+- ``cycle``: CycleGAN, digits28 (A, 1,438 training images) <-> MNIST (B), no labels used: class preservation
+  A -> B (mnist-cnn) and B -> A (digits-cnn on the 8 x 8 image the output is drawn from), FID(A -> B, MNIST test)
+  against FID(A, MNIST test); the same run without the cycle loss, and without the identity loss.
+- ``speed``: one pix2pix epoch (5,000 pairs) through genlab's trainer against a hand-written loop over the same
+  networks, batch size, optimizers and loss; best of 3 alternating rounds.
+
+Usage: GENLAB_DATA=../shared/data python benchmarks/image_to_image.py TASK [TASK ...] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import genlab
+from _common import write_result
+from genlab import plotting
+from genlab.data import load
+from genlab.metrics import dataset_features, translation_scores
+from genlab.models.translation import bicubic
+
+IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+CMD = "GENLAB_DATA=../shared/data python benchmarks/image_to_image.py"
+
+
+def _r(scores: dict, nd: int = 4) -> dict:
+    return {k: round(float(v), nd) for k, v in scores.items()}
+
+
+def _test_features():
+    """The mnist-cnn features of the MNIST test images (cached): the reference of every FID / KID here."""
+    return dataset_features(load("mnist", split="test").x, "mnist-cnn", label="mnist-test")
+
+
+def _train(name, data, seed, **kw):
+    t = time.perf_counter()
+    run = genlab.train(name, data, seed=seed, progress=False, **kw)
+    return run.model, (time.perf_counter() - t) / 60
+
+
+def _figure(rows: list[torch.Tensor], path: Path, n: int) -> None:
+    plotting.save_image_grid(torch.cat([r[:n] for r in rows]), path, nrow=n, value_range=(0.0, 1.0))
+
+
+def task_sr(args) -> None:
+    tr = load("mnist", corruption="downsample:4", corruption_size="small")
+    te = load("mnist", split="test", corruption="downsample:4", corruption_size="small")
+    ref = _test_features()
+    epochs = 1 if args.quick else args.sr_epochs
+    model, minutes = _train(
+        "srnet", tr, args.seed, overrides=dict(channels=32, n_blocks=4), epochs=epochs, batch_size=64,
+        lr_schedule="cosine:0.05",
+    )  # fmt: skip
+    out = model.translate(te.source)
+    base = bicubic(te.source, (28, 28))
+    s_model = translation_scores(out, targets=te.x, labels=te.y, reference=ref)
+    s_bic = translation_scores(base, targets=te.x, labels=te.y, reference=ref)
+    print(f"sr x4: srnet {_r(s_model)} ({minutes:.1f} min); bicubic {_r(s_bic)}", flush=True)
+    _figure([F.interpolate(te.source, size=(28, 28), mode="nearest"), base, out, te.x], IMAGES / "i2i-sr-x4.png", 16)
+    write_result(
+        "i2i_sr",
+        value=round(s_model["psnr"] - s_bic["psnr"], 3),
+        unit="dB of PSNR over bicubic, x4 (7x7 -> 28x28) on the MNIST test set",
+        anchor="bicubic interpolation",
+        anchor_value=0.0,
+        srnet=_r(s_model),
+        bicubic=_r(s_bic),
+        train_minutes=round(minutes, 2),
+        epochs=epochs,
+        config=model.config.to_dict(),
+        command=f"{CMD} sr",
+    )
+
+
+def task_inpaint(args) -> None:
+    from genlab.apps import Imputer
+
+    spec = "mask:center:14"
+    tr = load("mnist", corruption=spec)
+    te = load("mnist", split="test", corruption=spec)
+    ref = _test_features()
+    hole = te.extras["hole"]
+    epochs = 1 if args.quick else args.inpaint_epochs
+    model, minutes = _train("inpaint", tr, args.seed, epochs=epochs, batch_size=64)
+    out = model.restore(te.source, hole=hole)
+    mean_fill = torch.where(hole, tr.x.mean(0, keepdim=True).expand_as(te.x), te.source)
+    t = time.perf_counter()
+    n_fit = 2000 if args.quick else 10_000
+    imp = Imputer(
+        "ae", seed=args.seed, epochs=5 if args.quick else 30, batch_size=128, latent_dim=256, hidden_dims=(1024,)
+    ).fit(tr.x[:n_fit].reshape(n_fit, -1))
+    holes_nan = torch.where(hole, torch.full_like(te.x, float("nan")), te.x).reshape(len(te.x), -1)
+    imputed = imp.transform(holes_nan).reshape(te.x.shape).float().clamp(0, 1)
+    imp_minutes = (time.perf_counter() - t) / 60
+    rows = {}
+    for label, images in (("inpaint", out), ("mean fill", mean_fill), ("Imputer (ae)", imputed)):
+        rows[label] = _r(translation_scores(images, targets=te.x, labels=te.y, hole=hole, reference=ref))
+        print(f"inpaint: {label:14s} {rows[label]}", flush=True)
+    _figure([te.source, mean_fill, imputed, out, te.x], IMAGES / "i2i-inpaint.png", 16)
+    best_app = max(rows["mean fill"]["hole_psnr"], rows["Imputer (ae)"]["hole_psnr"])
+    write_result(
+        "i2i_inpaint",
+        value=rows["inpaint"]["hole_psnr"],
+        unit="hole PSNR (dB), centre 14x14 hole, MNIST test set",
+        anchor="best of mean fill and genlab's Imputer app (ae)",
+        anchor_value=best_app,
+        results=rows,
+        train_minutes=round(minutes, 2),
+        imputer_minutes=round(imp_minutes, 2),
+        epochs=epochs,
+        command=f"{CMD} inpaint",
+    )
+
+
+def task_edges(args) -> None:
+    tr = load("mnist", corruption="edges")
+    te = load("mnist", split="test", corruption="edges")
+    ref = _test_features()
+    epochs = 1 if args.quick else args.edges_epochs
+    rows, outs = {}, {}
+    for label, overrides in (("pix2pix (L1 + PatchGAN)", {}), ("U-Net, L1 only", {"lambda_adv": 0.0})):
+        model, minutes = _train("pix2pix", tr, args.seed, overrides=overrides, epochs=epochs, batch_size=64)
+        outs[label] = model.translate(te.source)
+        rows[label] = {**_r(translation_scores(outs[label], targets=te.x, labels=te.y, reference=ref)),
+                       "train_minutes": round(minutes, 2)}  # fmt: skip
+        print(f"edges: {label:24s} {rows[label]}", flush=True)
+    rows["input edges"] = _r(translation_scores(te.source, labels=te.y, reference=ref))
+    _figure([te.source, *outs.values(), te.x], IMAGES / "i2i-edges.png", 16)
+    adv, l1 = rows["pix2pix (L1 + PatchGAN)"], rows["U-Net, L1 only"]
+    write_result(
+        "i2i_edges",
+        value=adv["fid"],
+        unit="FID (mnist-cnn) of pix2pix outputs from Sobel edges against the MNIST test set",
+        anchor="the L1-only U-Net (lambda_adv=0), same nets and epochs",
+        anchor_value=l1["fid"],
+        results=rows,
+        epochs=epochs,
+        command=f"{CMD} edges",
+    )
+
+
+def to_digits8(x: torch.Tensor) -> torch.Tensor:
+    """The 8 x 8 image a digits28 picture is drawn from: the centre 20 x 20, area-downsampled."""
+    return F.interpolate(x[:, :, 4:24, 4:24], size=(8, 8), mode="area").clamp(0, 1)
+
+
+def task_cycle(args) -> None:
+    data = load("digits-to-mnist")
+    test_a, test_b = load("digits28", split="test"), load("mnist", split="test")
+    ref_b = _test_features()
+    ref_a = dataset_features(to_digits8(test_a.x), "digits-cnn", label="digits28-test-8")
+    steps = 60 if args.quick else args.cycle_steps
+    variants = {
+        "cycle + identity": {},
+        "no cycle loss": {"lambda_cycle": 0.0},
+        "no identity loss": {"lambda_identity": 0.0},
+    }
+    if args.quick:
+        variants = dict(list(variants.items())[:2])
+    small = dict(base=16, n_blocks=3)
+    rows, figs = {}, {}
+    b_in = test_b.x[:2000]
+    for label, overrides in variants.items():
+        model, minutes = _train(
+            "cyclegan", data, args.seed, overrides={**small, **overrides}, epochs=1, max_steps=steps, batch_size=32
+        )
+        ab = model.translate(test_a.x, "AB")
+        ba = model.translate(b_in, "BA")
+        s_ab = translation_scores(ab, labels=test_a.y, reference=ref_b)
+        s_ba = translation_scores(to_digits8(ba), labels=test_b.y[:2000], reference=ref_a)
+        rows[label] = {"AB": _r(s_ab), "BA": _r(s_ba), "train_minutes": round(minutes, 2)}
+        figs[label] = (ab, ba)
+        print(f"cycle: {label:18s} {rows[label]}", flush=True)
+    rows["inputs (no translation)"] = {
+        "AB": _r(translation_scores(test_a.x, labels=test_a.y, reference=ref_b)),
+        "BA": _r(translation_scores(to_digits8(b_in), labels=test_b.y[:2000], reference=ref_a)),
+    }
+    print(f"cycle: inputs {rows['inputs (no translation)']}", flush=True)
+    pics = [test_a.x] + [figs[k][0] for k in figs] + [b_in[: len(test_a.x)]] + [figs[k][1] for k in figs]
+    _figure(pics, IMAGES / "i2i-cyclegan.png", 16)
+    full = rows["cycle + identity"]["AB"]
+    write_result(
+        "i2i_cycle",
+        value=full["fid"],
+        unit="FID (mnist-cnn) of CycleGAN digits28 -> MNIST outputs against the MNIST test set",
+        anchor="FID of the untranslated digits28 inputs against the MNIST test set",
+        anchor_value=rows["inputs (no translation)"]["AB"]["fid"],
+        results=rows,
+        max_steps=steps,
+        batch_size=32,
+        config_overrides=small,
+        command=f"{CMD} cycle",
+    )
+
+
+def _plain_epoch(model, data, batch_size: int, seed: int) -> float:
+    """A hand-written pix2pix epoch over the model's own networks: the reference loop."""
+    from genlab.losses.adversarial import discriminator_loss, generator_loss
+
+    g, d = model.netG, model.netD
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(data), generator=gen)
+    g.train(), d.train()
+    t = time.perf_counter()
+    for i in range(0, len(perm), batch_size):
+        idx = perm[i : i + batch_size]
+        x, y = data.source[idx], data.x[idx]
+        fake = g(x)
+        real_pair, fake_pair = torch.cat([x, y], 1), torch.cat([x, fake], 1)
+        d_loss = 0.5 * discriminator_loss("non_saturating", d(real_pair).flatten(), d(fake_pair.detach()).flatten())
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        d.requires_grad_(False)
+        g_loss = generator_loss("non_saturating", d(fake_pair).flatten()) + 100.0 * (fake - y).abs().mean()
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        d.requires_grad_(True)
+    return time.perf_counter() - t
+
+
+def task_speed(args) -> None:
+    data = load("mnist", corruption="edges").subset(slice(0, 1000 if args.quick else 5000))
+    genlab_s, plain_s = [], []
+    for r in range(3):
+        model = genlab.create("pix2pix", seed=r)
+        t = time.perf_counter()
+        genlab.train(model, data, epochs=1, batch_size=64, seed=r, progress=False)
+        genlab_s.append(time.perf_counter() - t)
+        plain_s.append(_plain_epoch(genlab.create("pix2pix", seed=r), data, 64, r))
+        print(f"speed round {r}: genlab {genlab_s[-1]:.2f}s, plain loop {plain_s[-1]:.2f}s", flush=True)
+    ratio = min(genlab_s) / min(plain_s)
+    write_result(
+        "i2i_pix2pix_epoch",
+        value=round(ratio, 3),
+        unit=f"genlab / plain-loop time of one pix2pix epoch ({len(data)} edge -> MNIST pairs, batch 64), best of 3",
+        anchor="a hand-written PyTorch loop over the same networks, optimizers and loss",
+        anchor_value=1.0,
+        genlab_seconds=[round(v, 3) for v in genlab_s],
+        plain_seconds=[round(v, 3) for v in plain_s],
+        command=f"{CMD} speed",
+    )
+    print(f"speed: ratio {ratio:.3f}")
+
+
+TASKS = {"sr": task_sr, "inpaint": task_inpaint, "edges": task_edges, "cycle": task_cycle, "speed": task_speed}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("tasks", nargs="+", choices=[*TASKS, "all"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="tiny budgets, to check the script")
+    ap.add_argument("--sr-epochs", type=int, default=6)
+    ap.add_argument("--inpaint-epochs", type=int, default=4)
+    ap.add_argument("--edges-epochs", type=int, default=3)
+    ap.add_argument("--cycle-steps", type=int, default=1500)
+    args = ap.parse_args()
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    for name in TASKS if "all" in args.tasks else args.tasks:
+        TASKS[name](args)
+
+
+if __name__ == "__main__":
+    main()
