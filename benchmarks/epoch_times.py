@@ -40,10 +40,17 @@ DATASETS = {
     "realnvp": ["ring8", "digits", "mnist"],
     "boltzmann": ["digits"],
     **{name: ["penguins", "diamonds"] for name in ("ctgan", "tvae", "gaussian_copula")},  # tables
+    "cyclegan": ["digits-to-mnist"],  # unpaired: an epoch is a pass over domain B (MNIST)
 }
 DEFAULT_DATASETS = ["digits", "mnist"]
 # models whose tokens must be whole numbers are timed on binarized images
-DATA_OPTIONS = {"transformer_ar": {"binarize": "static"}}
+DATA_OPTIONS = {
+    "transformer_ar": {"binarize": "static"},
+    # image-to-image models train on pairs made by a corruption of the images
+    "pix2pix": {"corruption": "edges"},
+    "inpaint": {"corruption": "mask:center:4"},
+    "srnet": {"corruption": "downsample:4", "corruption_size": "small"},
+}
 
 # the README's `genlab train` examples: (command as shown, model, data, data options, overrides, settings)
 EXAMPLES = [

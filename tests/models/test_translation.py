@@ -232,6 +232,7 @@ def sr_run(tmp_path_factory):
 
 def test_a_run_writes_the_input_output_target_grid_and_evaluates(sr_run, capsys):
     assert (sr_run / "translations.png").is_file() and (sr_run / "model" / "model.safetensors").is_file()
+    assert sorted(p.name for p in (sr_run / "samples").iterdir()) == ["epoch-0001.png", "epoch-0002.png"]
     assert cli(["evaluate", str(sr_run), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "PSNR (dB)" in printed and "bicubic interpolation" in printed and "Class preservation" in printed
@@ -270,3 +271,15 @@ def test_translate_cli_round_trips_npy_images_and_folders(sr_run, tmp_path, caps
     assert "(N, 1, 4, 4)" in capsys.readouterr().err
     assert cli(["sample", str(sr_run), "--out", str(tmp_path / "s.png")]) != 0
     assert "genlab translate" in capsys.readouterr().err
+
+
+def test_an_unpaired_run_is_evaluated_in_both_directions(tmp_path, capsys):
+    out = tmp_path / "cg"
+    args = ["train", "cyclegan", "--data", "digits", "--data-opt", "domain_a=digits", "--max-steps", "3"]
+    args += ["--set", "base=4", "--set", "n_blocks=1", "--set", "d_base=4", "--out", str(out), "--quiet"]
+    assert cli(args) == 0
+    assert cli(["evaluate", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "A -> B: Class preservation" in printed and "B -> A: FID" in printed
+    assert cli(["evaluate", str(out), "--quiet", "--overwrite", "--metrics", "fid"]) != 0
+    assert "translation" in capsys.readouterr().err

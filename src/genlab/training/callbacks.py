@@ -272,17 +272,31 @@ class Checkpoint(Callback):
             self._save(trainer)
 
 
+def write_translations(model: GenerativeModel, data: Any, path: Path, n: int = 16) -> Path:
+    """A picture of ``n`` of ``data``'s inputs, an image-to-image model's outputs and the targets, one row each (a
+    two-way model adds its B -> A rows)."""
+    from ..data.paired import hole_of
+
+    hole = hole_of(data)
+    with torch.no_grad():
+        rows = model.translation_rows(data.source[:n], data.x[:n], hole[:n] if hole is not None else None)
+    return plotting.save_image_grid(rows, path, nrow=min(n, len(data.source), len(data.x)), value_range=(0.0, 1.0))
+
+
 class SampleGrid(Callback):
     """Every ``every_epochs`` epochs, draw ``n`` samples from a fixed generator and write a picture.
 
-    The same latent draws are used every time, so the pictures show one set of samples improving.
-    Files: ``run_dir/samples/epoch-0005.png``.
+    The same latent draws are used every time, so the pictures show one set of samples improving. For an
+    image-to-image model, ``pairs`` (a paired or unpaired Dataset) gives the inputs: the picture shows 16 of them,
+    their outputs and their targets (:func:`write_translations`). Files: ``run_dir/samples/epoch-0005.png``.
     """
 
-    def __init__(self, every_epochs: int = 1, n: int = 64, seed: int = 1234) -> None:
+    def __init__(self, every_epochs: int = 1, n: int = 64, seed: int = 1234, pairs: Any = None) -> None:
         if every_epochs < 1 or n < 1:
             raise ConfigError("SampleGrid needs every_epochs >= 1 and n >= 1")
-        self.every, self.n, self.seed = every_epochs, n, seed
+        if pairs is not None and getattr(pairs, "source", None) is None:
+            raise ConfigError("SampleGrid(pairs=...) takes image-to-image data: a Dataset with inputs (source)")
+        self.every, self.n, self.seed, self.pairs = every_epochs, n, seed, pairs
         self.paths: list[Path] = []
 
     def reset(self) -> None:
@@ -290,6 +304,11 @@ class SampleGrid(Callback):
 
     def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         if trainer.run_dir is None or trainer.epoch % self.every:
+            return
+        if self.pairs is not None:
+            self.paths.append(
+                write_translations(model, self.pairs, trainer.run_dir / "samples" / f"epoch-{trainer.epoch:04d}.png")
+            )
             return
         was_training = model.training
         model.eval()

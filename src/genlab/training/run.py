@@ -49,6 +49,7 @@ from .callbacks import (
     SampleGrid,
     TensorBoard,
     TimeBudget,
+    write_translations,
 )
 from .layerwise import pretrain_layerwise, supports_layerwise
 from .lock import run_lock
@@ -330,7 +331,9 @@ def train(
         cbs.append(ProgressBar())
     if run_dir is not None:
         cbs.append(Checkpoint(every_steps=st.checkpoint_every_steps, every_epochs=st.checkpoint_every_epochs))
-        if st.sample_every and net.generative:  # predictive models have no samples to picture
+        if st.sample_every and getattr(net, "translator", False):  # image-to-image: inputs | outputs | targets
+            cbs.append(SampleGrid(every_epochs=st.sample_every, pairs=val if val is not None else dataset))
+        elif st.sample_every and net.generative:  # predictive models have no samples to picture
             cbs.append(SampleGrid(every_epochs=st.sample_every))
     if st.early_stopping:
         cbs.append(_parse_early_stopping(st.early_stopping))
@@ -418,17 +421,6 @@ def train(
         )
         fileutil.write_json(run_dir / RUN_FILE, run_info)
     return result
-
-
-def write_translations(model: GenerativeModel, data: Dataset, path: Path, n: int = 16) -> Path:
-    """A picture of ``n`` of ``data``'s inputs, the model's outputs and the targets, one row each (a two-way
-    model adds its B -> A rows)."""
-    from ..data.paired import hole_of
-
-    hole = hole_of(data)
-    with torch.no_grad():
-        rows = model.translation_rows(data.source[:n], data.x[:n], hole[:n] if hole is not None else None)
-    return plotting.save_image_grid(rows, path, nrow=min(n, len(data.source), len(data.x)), value_range=(0.0, 1.0))
 
 
 def write_run_outputs(model: GenerativeModel, trainer: Trainer, run_dir: Path, show: Dataset) -> dict[str, Path]:

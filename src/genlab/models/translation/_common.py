@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...config import BaseConfig
 from ...data.dataset import DatasetInfo, check_samples
 from ...errors import ConfigError, DataError
 from ...losses.adversarial import discriminator_loss, generator_loss
@@ -60,9 +59,6 @@ class ImageTranslator(GenerativeModel):
     pairing: ClassVar[str] = "paired"
     output_range: ClassVar[tuple[float, float] | None] = (0.0, 1.0)
     plot_keys: ClassVar[tuple[str, ...]] = ("loss",)
-
-    def __init__(self, config: BaseConfig) -> None:
-        super().__init__(config)
 
     @property
     def source_shape(self) -> tuple[int, ...]:
@@ -139,7 +135,6 @@ class ImageTranslator(GenerativeModel):
         *,
         hole: Any = None,
         batch_size: int = 256,
-        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """The outputs for inputs ``x`` ``(N, C, H, W)`` in [0, 1] (eval mode: no dropout, deterministic).
 
@@ -149,7 +144,6 @@ class ImageTranslator(GenerativeModel):
             hole: for inpainting models, the bool mask of missing pixels (True = missing); needed when the
                 model takes the mask as an input; known pixels are pasted back.
             batch_size: images per forward pass.
-            generator: unused by deterministic maps (kept for a uniform signature).
         """
         if direction not in self._directions():
             raise ConfigError(
@@ -250,6 +244,3 @@ class ImageTranslator(GenerativeModel):
         if images.shape[1] != c:
             images = images[:, :1].expand(-1, c, -1, -1) if c > 1 else images.mean(1, keepdim=True)
         return images
-
-    def diversity_advice(self) -> str:
-        return "an image-to-image model: raise lambda_l1 or lower the learning rate if the outputs lose detail"

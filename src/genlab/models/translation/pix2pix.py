@@ -117,9 +117,6 @@ class Pix2Pix(ImageTranslator):
     def receptive_field(self) -> int:
         return self.netD.receptive_field
 
-    def _directions(self) -> tuple[str, ...]:
-        return ("AB",)
-
     def _g_input(self, x: torch.Tensor, hole: torch.Tensor | None) -> torch.Tensor:
         if not self.config.hole_input:
             return x
