@@ -84,8 +84,10 @@ def test_a_changed_weights_file_is_refused(tmp_path, monkeypatch):
     blob = bytearray((weights / "digits-cnn.safetensors").read_bytes())
     blob[-1] ^= 0xFF
     (weights / "digits-cnn.safetensors").write_bytes(bytes(blob))
-    monkeypatch.setattr(features_module, "WEIGHTS_DIR", weights)
-    monkeypatch.setattr(features_module, "MANIFEST", weights / "manifest.json")
+    from genlab.nn import feature_nets  # where the weights are loaded and checked
+
+    monkeypatch.setattr(feature_nets, "WEIGHTS_DIR", weights)
+    monkeypatch.setattr(feature_nets, "MANIFEST", weights / "manifest.json")
     with pytest.raises(ChecksumError, match="reinstall genlab"):
         DomainFeatures("digits-cnn")
 

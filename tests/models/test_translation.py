@@ -283,3 +283,12 @@ def test_an_unpaired_run_is_evaluated_in_both_directions(tmp_path, capsys):
     assert "A -> B: Class preservation" in printed and "B -> A: FID" in printed
     assert cli(["evaluate", str(out), "--quiet", "--overwrite", "--metrics", "fid"]) != 0
     assert "translation" in capsys.readouterr().err
+
+
+def test_srnet_feature_loss_uses_the_shipped_cnn_and_refuses_other_sizes(digits):
+    model = genlab.create("srnet", data_shape=(1, 8, 8), source_shape=(1, 4, 4), loss="feature", channels=4, seed=0)
+    out = model.training_step(model.example_batch(8), model.configure_optimizers(), 0)
+    assert float(out["feature"]) > 0 and float(out["loss"]) > float(out["pixel"])
+    assert not any("feature" in k for k in model.state_dict())  # the fixed CNN is not part of the model
+    with pytest.raises(ConfigError, match="shipped CNN.*16, 16"):
+        genlab.create("srnet", data_shape=(1, 16, 16), source_shape=(1, 8, 8), loss="feature")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import math
 import os
 from collections.abc import Callable
@@ -32,63 +31,21 @@ from typing import Any, Protocol
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
-from torch import nn
 
 from .. import fileutil
-from ..errors import ChecksumError, ConfigError, DataError, ModelFileError
+from ..errors import ConfigError, DataError
+from ..nn.feature_nets import (  # noqa: F401  (MANIFEST, WEIGHTS_DIR: re-exported for benchmarks/feature_nets.py)
+    MANIFEST,
+    WEIGHTS_DIR,
+    FeatureNet,
+    file_sha256,
+    list_feature_nets,
+    load_feature_net,
+)
 from ..progress import Progress, note
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-MANIFEST = WEIGHTS_DIR / "manifest.json"
 #: environment variable naming the Inception-v3 weights file of torch-fidelity
 INCEPTION_ENV = "GENLAB_INCEPTION_WEIGHTS"
-
-
-class FeatureNet(nn.Module):
-    """A small CNN classifier: blocks of ``convs`` 3x3 convolutions (batch norm, ReLU) and a 2x2 max pool per
-    width, a fully connected feature layer, and a linear classifier.
-
-    Args:
-        input_shape: ``(C, H, W)`` of the images.
-        widths: channels of the convolution blocks (each halves the resolution).
-        convs: convolutions per block.
-        feature_dim: size of the feature layer.
-        n_classes: classes of the classifier.
-        dropout: dropout before the classifier (training only).
-    """
-
-    def __init__(
-        self,
-        input_shape: tuple[int, int, int],
-        widths: tuple[int, ...] = (32, 64),
-        convs: int = 2,
-        feature_dim: int = 128,
-        n_classes: int = 10,
-        dropout: float = 0.3,
-    ) -> None:
-        super().__init__()
-        c, h, w = input_shape
-        layers: list[nn.Module] = []
-        for width in widths:
-            for _ in range(convs):
-                layers += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
-                c = width
-            layers.append(nn.MaxPool2d(2))
-            h, w = h // 2, w // 2
-        self.body = nn.Sequential(*layers, nn.Flatten())
-        self.feature = nn.Sequential(
-            nn.Linear(c * h * w, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU()
-        )
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, n_classes))
-        self.input_shape = tuple(input_shape)
-
-    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(features (B, feature_dim), logits (B, n_classes))`` of images ``(B, C, H, W)`` in [0, 1]."""
-        f = self.feature(self.body(x))
-        return f, self.classifier(f)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features_and_logits(x)[1]
 
 
 @dataclass(frozen=True)
@@ -142,25 +99,6 @@ def _batched(
     return Features(torch.cat(feats), torch.cat(logits), name)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _manifest() -> dict[str, Any]:
-    if not MANIFEST.is_file():
-        raise ModelFileError(f"genlab's feature networks are missing ({MANIFEST}); reinstall genlab")
-    return json.loads(MANIFEST.read_text(encoding="utf-8"))
-
-
-def list_feature_nets() -> dict[str, dict[str, Any]]:
-    """The shipped feature networks: ``name -> manifest entry`` (input shape, test accuracy, digest...)."""
-    return dict(_manifest()["nets"])
-
-
 def _checked_images(x: torch.Tensor, shape: tuple[int, ...], value_range: tuple[float, float], who: str):
     x = torch.as_tensor(x)
     if x.ndim == 2 and math.prod(shape) == x.shape[1]:
@@ -194,32 +132,7 @@ class DomainFeatures:
     """
 
     def __init__(self, name: str, batch_size: int = 1000) -> None:
-        nets = list_feature_nets()
-        if name not in nets:
-            raise ConfigError(f"unknown feature network {name!r}; genlab ships {', '.join(sorted(nets))}")
-        entry = nets[name]
-        path = WEIGHTS_DIR / entry["file"]
-        if not path.is_file():
-            raise ModelFileError(f"the weights of feature network {name!r} are missing ({path}); reinstall genlab")
-        digest = _sha256(path)
-        if digest != entry["sha256"]:
-            raise ChecksumError(
-                f"the weights of feature network {name!r} ({path}) have SHA-256 {digest[:16]}..., expected "
-                f"{entry['sha256'][:16]}...: the file is corrupt or was changed; reinstall genlab"
-            )
-        arch = entry["architecture"]
-        net = FeatureNet(
-            tuple(entry["input_shape"]),
-            widths=tuple(arch["widths"]),
-            convs=arch["convs"],
-            feature_dim=arch["feature_dim"],
-            n_classes=arch["n_classes"],
-        )
-        try:
-            net.load_state_dict(load_file(str(path)))
-        except (SafetensorError, RuntimeError) as exc:
-            raise ModelFileError(f"cannot read feature network {name!r} from {path}: {exc}; reinstall genlab") from exc
-        net.eval().requires_grad_(False)
+        net, entry, digest = load_feature_net(name)
         self.net = net
         self.name = name
         self.digest = digest
@@ -266,7 +179,7 @@ class InceptionFeatures:
         self.net = FeatureExtractorInceptionV3(
             "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(path)
         )
-        self.digest = _sha256(path)
+        self.digest = file_sha256(path)
         self.batch_size = batch_size
 
     @torch.no_grad()

@@ -4,7 +4,6 @@ feature loss from genlab's shipped networks, and optionally a PatchGAN adversari
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, Literal
 
 import torch
@@ -14,6 +13,7 @@ from torch import nn
 from ...config import MAX_LAYERS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...errors import ConfigError, DataError
 from ...nn import adam
+from ...nn.feature_nets import feature_layers
 from ...nn.translation import PatchGAN, SRResNet, upscale_steps
 from ...registry import register_model
 from ..base import Batch
@@ -99,20 +99,13 @@ class SRNet(ImageTranslator):
         if c.loss == "feature":
             self._feature_layers  # noqa: B018  (fail at build time when no shipped network fits)
 
-    @cached_property
+    @property
     def _feature_layers(self) -> nn.Module:
-        """The convolutional part of the shipped CNN for the output shape (frozen, not part of the state)."""
-        from ...metrics.features import _domain, list_feature_nets
-
-        for name, entry in list_feature_nets().items():
-            if tuple(entry["input_shape"]) == self.data_shape:
-                body = _domain(name).net.body
-                pools = [i for i, m in enumerate(body) if isinstance(m, nn.MaxPool2d)]
-                return body[: pools[-1]]  # every conv block, before the last pooling
-        raise ConfigError(
-            f"loss='feature' uses a shipped CNN, and none takes {self.data_shape} images (they take 1x8x8 and "
-            "1x28x28); use loss='l1'"
-        )
+        """The shipped CNN's convolutional blocks for the output shape (frozen, not part of the model's state)."""
+        try:
+            return feature_layers(self.data_shape)
+        except ConfigError as exc:
+            raise ConfigError(f"loss='feature' uses a shipped CNN: {exc}; use loss='l1'") from exc
 
     def forward_map(self, x: torch.Tensor, direction: str = "AB", hole: torch.Tensor | None = None) -> torch.Tensor:
         return bicubic(x, self.data_shape[1:]) + self.netG(x)
