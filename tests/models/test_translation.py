@@ -292,3 +292,18 @@ def test_srnet_feature_loss_uses_the_shipped_cnn_and_refuses_other_sizes(digits)
     assert not any("feature" in k for k in model.state_dict())  # the fixed CNN is not part of the model
     with pytest.raises(ConfigError, match="shipped CNN.*16, 16"):
         genlab.create("srnet", data_shape=(1, 16, 16), source_shape=(1, 8, 8), loss="feature")
+
+
+def test_cyclegan_holds_then_decays_its_learning_rate_linearly(tmp_path):
+    from genlab.training import LRSchedule
+
+    s = LRSchedule("linear_decay")
+    assert [s.factor(t) for t in (0.0, 0.25, 0.5, 0.75, 1.0)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    run = genlab.train(
+        "cyclegan", unpaired(load("digits").subset(torch.arange(32)), load("digits").subset(torch.arange(64))),
+        overrides=SMALL_CYCLE, epochs=2, batch_size=16, out=tmp_path / "r", progress=False,
+    )  # fmt: skip
+    import json
+
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["settings"]["lr_schedule"] == "linear_decay"
+    assert run.trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)  # the end of the run
