@@ -290,7 +290,7 @@ def test_srnet_feature_loss_uses_the_shipped_cnn_and_refuses_other_sizes(digits)
     out = model.training_step(model.example_batch(8), model.configure_optimizers(), 0)
     assert float(out["feature"]) > 0 and float(out["loss"]) > float(out["pixel"])
     assert not any("feature" in k for k in model.state_dict())  # the fixed CNN is not part of the model
-    with pytest.raises(ConfigError, match="shipped CNN.*16, 16"):
+    with pytest.raises(ConfigError, match=r"shipped CNN.*16, 16"):
         genlab.create("srnet", data_shape=(1, 16, 16), source_shape=(1, 8, 8), loss="feature")
 
 
