@@ -35,8 +35,9 @@ def test_skip_connections_carry_fine_detail_past_the_bottleneck():
 
 
 def test_unet_refuses_a_depth_the_size_does_not_allow():
-    with pytest.raises(ConfigError, match="1 to 3 levels"):
-        UNet(1, 1, (28, 28), depth=4)
+    with pytest.raises(ConfigError, match="1 to 4 levels"):
+        UNet(1, 1, (28, 28), depth=5)
+    assert UNet(1, 1, (28, 28), base=4, depth=4)(torch.rand(1, 1, 28, 28)).shape == (1, 1, 28, 28)  # padded to 32
     with pytest.raises(ConfigError, match="norm"):
         UNet(1, 1, (28, 28), norm="layer")
 

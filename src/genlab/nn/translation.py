@@ -36,10 +36,17 @@ Norm = Literal["batch", "instance", "none"]
 
 
 def unet_depth(size: tuple[int, int]) -> int:
-    """The number of U-Net levels for images of ``size`` (H, W): ``floor(log2(min(H, W))) - 1``, so the
+    """The default number of U-Net levels for images of ``size`` (H, W): ``floor(log2(min(H, W))) - 1``, so the
     bottleneck keeps at least 2 x 2 cells (8 -> 2 levels, 28 -> 3, 32 -> 4, 64 -> 5; 0 below 4 pixels)."""
     side = min(size)
     return max(side.bit_length() - 2, 0) if side >= 1 else 0
+
+
+def unet_max_depth(size: tuple[int, int]) -> int:
+    """The most U-Net levels for images of ``size``: those of the next power of two the input is padded to
+    (28 -> 4 levels at 32 x 32, a 2 x 2 bottleneck; 8 -> 2)."""
+    side = min(size)
+    return max((side - 1).bit_length() - 1, 0) if side >= 2 else 0
 
 
 def patchgan_receptive_field(n_layers: int) -> int:
@@ -91,8 +98,8 @@ class UNet(nn.Module):
     ) -> None:
         super().__init__()
         h, w = image_size
-        most = unet_depth((h, w))
-        depth = most if depth is None else depth
+        most = unet_max_depth((h, w))
+        depth = unet_depth((h, w)) if depth is None else depth
         if not 1 <= depth <= most:
             raise ConfigError(
                 f"a U-Net on {h} x {w} images can have 1 to {most} levels (the bottleneck keeps 2 x 2 cells), "
@@ -364,5 +371,6 @@ __all__ = [
     "patchgan_receptive_field",
     "resnet_downsamplings",
     "unet_depth",
+    "unet_max_depth",
     "upscale_steps",
 ]
