@@ -55,6 +55,8 @@ def test_edges_mark_the_stroke_outline():
     assert float(e[0, 0, :, :10].abs().max()) == 0 and float(e[0, 0, :, 18:].abs().max()) == 0  # flat: no edge
     assert float(e[0, 0, 5, 11]) > 0.5 and float(e[0, 0, 5, 13]) < float(e[0, 0, 5, 12])  # the rim, not inside
     assert float(corrupt(torch.full((1, 1, 8, 8), 0.5), "edges").input.abs().max()) == 0
+    binary = corrupt(x, "edges:0.5").input  # a line drawing: 1 where the magnitude exceeds half its peak
+    assert set(binary.unique().tolist()) <= {0.0, 1.0} and torch.equal(binary, (e > 0.5).float())
 
 
 def test_thicken_and_thin_change_the_stroke_width():

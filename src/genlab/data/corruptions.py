@@ -118,7 +118,8 @@ CORRUPTION_SPECS = {
     "downsample": "downsample:F (average-pool by an integer factor F >= 2; the input is the small image upscaled "
     "back bicubically, or the small image itself with size='small')",
     "mask": "mask:center:S (a centred S x S hole) or mask:random:P (each pixel hidden with probability P)",
-    "edges": "edges (the Sobel gradient magnitude, scaled to [0, 1] per image)",
+    "edges": "edges (the Sobel gradient magnitude, scaled to [0, 1] per image) or edges:T (a binary edge map: "
+    "1 where that magnitude exceeds T, 0 < T < 1, like a line drawing)",
     "thicken": "thicken or thicken:K (K 3 x 3 dilations of the strokes)",
     "thin": "thin or thin:K (K 3 x 3 erosions of the strokes)",
     "noise": "noise:S (Gaussian noise of standard deviation S, clipped to [0, 1])",
@@ -190,15 +191,19 @@ def corrupt(
             hole = per_pixel.expand(x.shape[0], x.shape[1], h, w)
         return Corrupted(x.masked_fill(hole, 0.0), hole.clone())
     if name == "edges":
+        threshold = None
         if args:
-            raise DataError(f"bad corruption {spec!r}; expected {CORRUPTION_SPECS['edges']}")
+            threshold = _arg(spec, args, 0, float) if len(args) == 1 else None
+            if threshold is None or not 0.0 < threshold < 1.0:
+                raise DataError(f"bad corruption {spec!r}; expected {CORRUPTION_SPECS['edges']}")
         sobel = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]], dtype=x.dtype)
         kernels = torch.stack([sobel, sobel.T]).unsqueeze(1)  # (2, 1, 3, 3): d/dx and d/dy
         flat = F.pad(x.reshape(-1, 1, h, w), (1, 1, 1, 1), mode="replicate")
         grad = F.conv2d(flat, kernels)
         mag = grad.square().sum(1, keepdim=True).sqrt().reshape(x.shape)
         peak = mag.amax(dim=(1, 2, 3), keepdim=True)
-        return Corrupted(torch.where(peak > 0, mag / peak.clamp_min(1e-12), torch.zeros_like(mag)))
+        edges = torch.where(peak > 0, mag / peak.clamp_min(1e-12), torch.zeros_like(mag))
+        return Corrupted(edges if threshold is None else (edges > threshold).to(x.dtype))
     if name in ("thicken", "thin"):
         k = 1 if not args else _int_arg(spec, args, 0, low=1)
         out = x

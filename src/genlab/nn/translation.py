@@ -5,10 +5,11 @@ generator and image history buffer of CycleGAN, and a sub-pixel super-resolution
 convolutions (``C64-C128-C256-C512-...``, LeakyReLU 0.2, no normalization on the first), a decoder of stride-2
 4 x 4 transposed convolutions (ReLU) and a skip connection from each encoder level to the decoder level of the
 same resolution (the two are concatenated along channels), so that fine detail need not pass through the
-bottleneck. The depth follows the image size (:func:`unet_depth`): 8 x 8 gets 2 levels, 28 x 28 three, 32 x 32
-four and 64 x 64 five; a side that the levels do not halve evenly is padded (replicating the border) to the
-next multiple of ``2^depth`` and the output cropped back, so 28 x 28 runs at 32 x 32 and its bottleneck is
-4 x 4, wide enough for a centre hole to see its surroundings. Dropout (0.5) on the innermost decoder layers
+bottleneck. The depth follows the image size (:func:`unet_depth`): 8 x 8 gets 2 levels, 28 x 28 and 32 x 32
+four, 64 x 64 five; a side that the levels do not halve evenly is padded (replicating the border) to the
+next multiple of ``2^depth`` and the output cropped back, so 28 x 28 runs at 32 x 32 down to a 2 x 2
+bottleneck that sees the whole image (on MNIST inpainting this beat three levels: class preservation 87.5% vs
+85.5%, hole PSNR 11.26 vs 11.12 dB after 4 epochs). Dropout (0.5) on the innermost decoder layers
 is the generator's noise source, on at training and at sampling time as in pix2pix.
 
 **PatchGAN** (Isola et al. 2017). A fully convolutional discriminator: ``n_layers`` stride-2 4 x 4 convolutions,
@@ -36,15 +37,9 @@ Norm = Literal["batch", "instance", "none"]
 
 
 def unet_depth(size: tuple[int, int]) -> int:
-    """The default number of U-Net levels for images of ``size`` (H, W): ``floor(log2(min(H, W))) - 1``, so the
-    bottleneck keeps at least 2 x 2 cells (8 -> 2 levels, 28 -> 3, 32 -> 4, 64 -> 5; 0 below 4 pixels)."""
-    side = min(size)
-    return max(side.bit_length() - 2, 0) if side >= 1 else 0
-
-
-def unet_max_depth(size: tuple[int, int]) -> int:
-    """The most U-Net levels for images of ``size``: those of the next power of two the input is padded to
-    (28 -> 4 levels at 32 x 32, a 2 x 2 bottleneck; 8 -> 2)."""
+    """The number of U-Net levels for images of ``size`` (H, W): those of the next power of two the input is
+    padded to, down to a 2 x 2 bottleneck (8 -> 2 levels, 28 -> 4 at 32 x 32, 32 -> 4, 64 -> 5; 0 below 4 pixels).
+    """
     side = min(size)
     return max((side - 1).bit_length() - 1, 0) if side >= 2 else 0
 
@@ -98,8 +93,8 @@ class UNet(nn.Module):
     ) -> None:
         super().__init__()
         h, w = image_size
-        most = unet_max_depth((h, w))
-        depth = unet_depth((h, w)) if depth is None else depth
+        most = unet_depth((h, w))
+        depth = most if depth is None else depth
         if not 1 <= depth <= most:
             raise ConfigError(
                 f"a U-Net on {h} x {w} images can have 1 to {most} levels (the bottleneck keeps 2 x 2 cells), "
@@ -371,6 +366,5 @@ __all__ = [
     "patchgan_receptive_field",
     "resnet_downsamplings",
     "unet_depth",
-    "unet_max_depth",
     "upscale_steps",
 ]

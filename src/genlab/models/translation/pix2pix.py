@@ -11,7 +11,7 @@ import torch
 from ...config import MAX_LAYERS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...errors import ConfigError, DataError
 from ...nn import adam
-from ...nn.translation import PatchGAN, UNet, unet_depth, unet_max_depth
+from ...nn.translation import PatchGAN, UNet, unet_depth
 from ...registry import register_model
 from ..base import Batch
 from ._common import ImageTranslator, auto_patch_layers, check_patch_layers
@@ -54,8 +54,8 @@ class Pix2PixConfig(BaseConfig):
                 f"the targets {self.data_shape[1:]}; use srnet to upscale, or corruption_size='same'"
             )
         size = tuple(self.data_shape[1:])
-        most = unet_max_depth(size)
-        if unet_depth(size) < 1:
+        most = unet_depth(size)
+        if most < 1:
             raise ConfigError(f"a U-Net needs images of at least 4 x 4 pixels, got {size}")
         if self.depth > most:
             raise ConfigError(f"a U-Net on {size} images has at most {most} levels, got depth={self.depth}")
