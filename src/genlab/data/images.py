@@ -93,6 +93,8 @@ def load_image_folder(
             ``image_size``; bad option values.
     """
     root = Path(path)
+    check_choice("color", color, ("L", "RGB", None))
+    _check_size(image_size)
     files, labels, class_names = find_images(root)
     x, value_range = read_images(
         files, color=color, image_size=image_size, scale=scale, flatten=flatten, binarize=binarize
