@@ -157,6 +157,11 @@ DATA_OPTIONS = {
     "boltzmann": {"binarize": "static"},
     "ssvae": {"n_labels": 100},
     "transformer_ar": {"binarize": "static"},
+    # image-to-image models train on pairs (or two domains) built from the digits
+    "pix2pix": {"corruption": "edges"},
+    "inpaint": {"corruption": "mask:center:4"},
+    "srnet": {"corruption": "downsample:2", "corruption_size": "small"},
+    "cyclegan": {"domain_a": "digits"},
 }
 OVERRIDES = {
     "boltzmann": {"n_hidden": 4},
@@ -185,6 +190,11 @@ def test_every_registered_model_can_be_evaluated(name, tmp_path):
     model = genlab.load(run)
     if name in TABLE_MODELS:  # tables: fidelity, utility and privacy instead of image metrics
         assert set(m) == {"quality", "detection", "utility", "privacy"} and "marginals" in ev.pictures
+        return
+    if getattr(model, "translator", False):  # image-to-image: scores of the outputs beside a baseline
+        t = m["translation"]
+        assert set(m) == {"translation"} and "class_preservation" in t["AB"] and ("psnr" in t["AB"]) == t["paired"]
+        assert "translations" in ev.pictures
         return
     if not model.generative:  # a Bayesian network: accuracy and calibration of its predictions
         assert set(m) == {"predictive"} and 0 <= m["predictive"]["ece"] <= 1 and "reliability" in ev.pictures

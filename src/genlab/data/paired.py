@@ -20,6 +20,16 @@ from .dataset import Dataset, DatasetInfo, check_samples, infer_info
 from .images import IMAGE_EXTENSIONS, read_images
 
 
+def _check_unit_images(data: Any, who: str) -> None:
+    """A :class:`DataError` (opened by ``who``) unless ``data`` is an image Dataset ``(N, C, H, W)`` in [0, 1]."""
+    if not isinstance(data, Dataset) or data.x.ndim != 4:
+        shape = tuple(data.x.shape) if isinstance(data, Dataset) else type(data).__name__
+        raise DataError(f"{who} an image dataset (N, C, H, W), got {shape}")
+    lo, hi = data.info.value_range
+    if lo < 0 or hi > 1:
+        raise DataError(f"{who} images in [0, 1], got the range [{lo:g}, {hi:g}]; load them with scale='unit'")
+
+
 def paired(data: Dataset, corruption: str, seed: int = 0, size: str = "same") -> Dataset:
     """``data``'s images as targets and their ``corruption`` (see :data:`~genlab.data.CORRUPTION_SPECS`) as
     inputs; the random corruptions are drawn once, from ``seed``, so the pairs are fixed.
@@ -30,12 +40,7 @@ def paired(data: Dataset, corruption: str, seed: int = 0, size: str = "same") ->
     Raises:
         DataError: ``data`` is not images ``(N, C, H, W)`` in [0, 1], or a bad spec.
     """
-    if not isinstance(data, Dataset) or data.x.ndim != 4:
-        shape = tuple(data.x.shape) if isinstance(data, Dataset) else type(data).__name__
-        raise DataError(f"paired data needs an image dataset (N, C, H, W), got {shape}")
-    lo, hi = data.info.value_range
-    if lo < 0 or hi > 1:
-        raise DataError(f"paired data needs images in [0, 1], got the range [{lo}, {hi}]; load them with scale='unit'")
+    _check_unit_images(data, "paired data needs")
     out = corrupt(data.x, corruption, generator=seed, size=size)
     extras = {**data.extras, "corruption": corruption}
     if out.hole is not None:
@@ -139,12 +144,7 @@ def unpaired(domain_a: Dataset, domain_b: Dataset, name: str | None = None) -> D
         DataError: either is not images ``(N, C, H, W)`` in [0, 1], or their channels or sizes differ.
     """
     for ds, which in ((domain_a, "A"), (domain_b, "B")):
-        if not isinstance(ds, Dataset) or ds.x.ndim != 4:
-            shape = tuple(ds.x.shape) if isinstance(ds, Dataset) else type(ds).__name__
-            raise DataError(f"domain {which} must be an image dataset (N, C, H, W), got {shape}")
-        lo, hi = ds.info.value_range
-        if lo < 0 or hi > 1:
-            raise DataError(f"domain {which} ({ds.info.name!r}) spans [{lo:g}, {hi:g}]; load it with scale='unit'")
+        _check_unit_images(ds, f"domain {which} needs")
     sa, sb = tuple(domain_a.x.shape[1:]), tuple(domain_b.x.shape[1:])
     if sa != sb:
         raise DataError(

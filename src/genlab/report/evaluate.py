@@ -381,20 +381,8 @@ def _evaluate_predictive(model, path, info, name, options, ref, ref_split, n, se
         t = y.reshape(pred.mean.shape).double()
         nll = 0.5 * (torch.log(2 * math.pi * pred.variance) + (t - pred.mean).square() / pred.variance)
         metric = {"rmse": float((t - pred.mean).square().mean().sqrt()), "nll": float(nll.sum(-1).mean()), "n": len(x)}
-    results = {
-        "run": str(path),
-        "model": model.registry_name,
-        "data": {"name": name, "options": options, "reference": ref_split, "n_reference": len(ref)},
-        "n_samples": n,
-        "seed": seed,
-        "extractor": None,
-        "metrics": {"predictive": {**metric, "method": model.config.method, "n_draws": model.config.n_samples}},
-        "floors": None,
-        "training": _training_summary(info),
-        "genlab_version": __version__,
-        "date": _dt.datetime.now().isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
+    metrics = {"predictive": {**metric, "method": model.config.method, "n_draws": model.config.n_samples}}
+    results = featureless_results(model, path, info, name, options, ref, ref_split, n, seed, metrics, t0)
     if pictures:
         rows = _read_history(path)
         if rows and any("epoch" in r for r in rows):
@@ -402,6 +390,27 @@ def _evaluate_predictive(model, path, info, name, options, ref, ref_split, n, se
                 f = plotting.save_loss_curve(rows, Path(tmp) / "l.png", title=f"{model.registry_name} on {name}")
                 pics["loss_curve"] = f.read_bytes()
     return Evaluation(_finite(results), pics)
+
+
+def featureless_results(
+    model, path, info, name, options, ref, ref_split, n, seed, metrics: dict[str, Any], t0: float
+) -> dict[str, Any]:
+    """The ``metrics.json`` content of a report without feature-network metrics or floors (predictive and
+    image-to-image models)."""
+    return {
+        "run": str(path),
+        "model": model.registry_name,
+        "data": {"name": name, "options": options, "reference": ref_split, "n_reference": len(ref)},
+        "n_samples": n,
+        "seed": seed,
+        "extractor": None,
+        "metrics": metrics,
+        "floors": None,
+        "training": _training_summary(info),
+        "genlab_version": __version__,
+        "date": _dt.datetime.now().isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def _energy_base(model, x: torch.Tensor) -> torch.Tensor:

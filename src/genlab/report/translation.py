@@ -10,19 +10,16 @@ themselves otherwise (for inpainting: the hole filled with the training images' 
 
 from __future__ import annotations
 
-import datetime as _dt
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .. import plotting
-from .._version import __version__
 from ..data.paired import hole_of
 from ..errors import ConfigError, DataError
-from ..metrics import translation_scores
+from ..metrics import dataset_features, translation_scores
 from ..progress import note
 
 TRANSLATION_METRICS = ("translation",)
@@ -41,6 +38,15 @@ def _baseline(model: Any, train: Any, inputs: torch.Tensor, hole: torch.Tensor |
     return "none", None
 
 
+def _reference_features(images: torch.Tensor, label: str) -> Any:
+    """The shipped network's features of real ``images`` (cached on disk), computed once for every score that
+    compares with them; ``None`` when no shipped network takes images of this shape (no FID / KID then)."""
+    try:
+        return dataset_features(images, "auto", label=label)
+    except ConfigError:
+        return None
+
+
 def evaluate_translation(
     model: Any,
     path: Path,
@@ -56,7 +62,7 @@ def evaluate_translation(
     t0: float,
 ):
     """:class:`~genlab.report.evaluate.Evaluation` of an image-to-image model (module docstring)."""
-    from .evaluate import Evaluation, _finite, _read_history, _reference, _training_summary
+    from .evaluate import Evaluation, _finite, _read_history, _reference, featureless_results
 
     unknown = [m for m in metrics or [] if m not in TRANSLATION_METRICS]
     if unknown:
@@ -81,7 +87,7 @@ def evaluate_translation(
         enabled=progress,
     )
     outputs = model.translate(inputs, "AB", hole=hole)
-    reference = ref.x[:10_000]
+    reference = _reference_features(ref.x[:10_000], f"{name}-{ref_split}-targets")
     scores: dict[str, Any] = {
         "AB": translation_scores(outputs, targets=targets, labels=labels, hole=hole, reference=reference, seed=seed)
     }
@@ -95,22 +101,11 @@ def evaluate_translation(
         b_in = ref.x[:n]
         ba = model.translate(b_in, "BA")
         b_labels = ref.y[:n] if ref.y is not None and not bool((ref.y[:n] < 0).any()) else None
-        scores["BA"] = translation_scores(ba, labels=b_labels, reference=ref.source[:10_000], seed=seed)
-        scores["BA_inputs"] = translation_scores(b_in, labels=b_labels, reference=ref.source[:10_000], seed=seed)
-    results = {
-        "run": str(path),
-        "model": model.registry_name,
-        "data": {"name": name, "options": options, "reference": ref_split, "n_reference": len(ref)},
-        "n_samples": n,
-        "seed": seed,
-        "extractor": None,
-        "metrics": {"translation": {**scores, "n": n, "paired": paired}},
-        "floors": None,
-        "training": _training_summary(info),
-        "genlab_version": __version__,
-        "date": _dt.datetime.now().isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
+        ref_a = _reference_features(ref.source[:10_000], f"{name}-{ref_split}-inputs")
+        scores["BA"] = translation_scores(ba, labels=b_labels, reference=ref_a, seed=seed)
+        scores["BA_inputs"] = translation_scores(b_in, labels=b_labels, reference=ref_a, seed=seed)
+    metrics_out = {"translation": {**scores, "n": n, "paired": paired}}
+    results = featureless_results(model, path, info, name, options, ref, ref_split, n, seed, metrics_out, t0)
     pics: dict[str, bytes] = {}
     if pictures:
         with tempfile.TemporaryDirectory() as tmp:

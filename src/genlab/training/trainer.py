@@ -351,6 +351,7 @@ class Trainer:
         transform_gen = torch.Generator().manual_seed(self.seed * 7919 + 1)  # the same binarization every epoch
         sums: dict[str, float] = {}
         count = 0
+        h_all = hole_of(data)
         try:
             for start in range(0, len(data), self.batch_size):
                 x = data.x[start : start + self.batch_size]
@@ -361,7 +362,6 @@ class Trainer:
                 if data.source is not None:  # unpaired: domain A's images in turn, wrapping around
                     rows = torch.arange(start, start + len(x)) % len(data.source)
                     src = data.source[rows]
-                h_all = hole_of(data)
                 hole = h_all[start : start + self.batch_size] if h_all is not None else None
                 out = model.validation_step(Batch(x, y, src, hole))
                 for k, v in out.items():
