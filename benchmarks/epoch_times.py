@@ -91,6 +91,22 @@ EXAMPLES = [
     ),
     ("genlab train realnvp --data ring8 --batch-size 256", "realnvp", "ring8", {}, {}, {"batch_size": 256}),
     ("genlab train bnn --data mnist", "bnn", "mnist", {}, {}, {}),
+    (
+        "genlab train srnet --data mnist --data-opt corruption=downsample:4 --data-opt corruption_size=small",
+        "srnet",
+        "mnist",
+        {"corruption": "downsample:4", "corruption_size": "small"},
+        {},
+        {},
+    ),
+    (
+        "genlab train inpaint --data mnist --data-opt corruption=mask:center:14",
+        "inpaint",
+        "mnist",
+        {"corruption": "mask:center:14"},
+        {},
+        {},
+    ),
 ]
 
 
