@@ -247,7 +247,12 @@ def task_cycle(args) -> None:
     }
     if args.quick:
         variants = dict(list(variants.items())[:2])
-    small = dict(base=16, n_blocks=3)
+    # U-Net generators (their skips keep the digit's layout) and a cycle weight of 30: in 1,500-step trials this
+    # kept more labels (A -> B 91.6%) than ResNet generators (80.8% even at 3,000 steps; 88.0% with lambda 30)
+    small = dict(generator="unet", base=16, lambda_cycle=30.0)
+    name, extra = "i2i_cycle", ""
+    if args.cycle_resnet:  # the first configuration measured: ResNet generators, the default cycle weight
+        small, name, extra = dict(base=16, n_blocks=3), "i2i_cycle_resnet", " --cycle-resnet"
     rows, figs = {}, {}
     b_in, b_y = test_b.x[:2000], test_b.y[:2000]
 
@@ -275,10 +280,10 @@ def task_cycle(args) -> None:
     }
     print(f"cycle: inputs {rows['inputs (no translation)']}", flush=True)
     pics = [test_a.x] + [figs[k][0] for k in figs] + [b_in[: len(test_a.x)]] + [figs[k][1] for k in figs]
-    _figure(pics, IMAGES / "i2i-cyclegan.png", 16)
+    _figure(pics, IMAGES / ("i2i-cyclegan-resnet.png" if args.cycle_resnet else "i2i-cyclegan.png"), 16)
     full = rows["cycle + identity"]["AB"]
     write_result(
-        "i2i_cycle",
+        name,
         value=full["fid"],
         unit="FID (mnist-cnn) of CycleGAN digits28 -> MNIST outputs against the MNIST test set",
         anchor="FID of the untranslated digits28 inputs against the MNIST test set",
@@ -287,7 +292,7 @@ def task_cycle(args) -> None:
         max_steps=steps,
         batch_size=32,
         config_overrides=small,
-        command=f"{CMD} cycle",
+        command=f"{CMD} cycle{extra}" + (f" --cycle-steps {steps}" if steps != 1500 else ""),
     )
 
 
@@ -386,7 +391,8 @@ def main() -> None:
     ap.add_argument("--inpaint-epochs", type=int, default=5)
     ap.add_argument("--edges-epochs", type=int, default=3)
     ap.add_argument("--patch-epochs", type=int, default=1)
-    ap.add_argument("--cycle-steps", type=int, default=3000)
+    ap.add_argument("--cycle-steps", type=int, default=1500)
+    ap.add_argument("--cycle-resnet", action="store_true", help="cycle: ResNet generators, lambda_cycle 10")
     args = ap.parse_args()
     IMAGES.mkdir(parents=True, exist_ok=True)
     for name in TASKS if "all" in args.tasks else args.tasks:
