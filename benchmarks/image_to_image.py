@@ -249,10 +249,10 @@ def task_cycle(args) -> None:
         variants = dict(list(variants.items())[:2])
     # U-Net generators (their skips keep the digit's layout) and a cycle weight of 30: in 1,500-step trials this
     # kept more labels (A -> B 91.6%) than ResNet generators (80.8% even at 3,000 steps; 88.0% with lambda 30)
-    small = dict(generator="unet", base=16, lambda_cycle=30.0)
+    config = dict(generator="unet", base=16, lambda_cycle=30.0)
     name, extra = "i2i_cycle", ""
     if args.cycle_resnet:  # the first configuration measured: ResNet generators, the default cycle weight
-        small, name, extra = dict(base=16, n_blocks=3), "i2i_cycle_resnet", " --cycle-resnet"
+        config, name, extra = dict(base=16, n_blocks=3), "i2i_cycle_resnet", " --cycle-resnet"
     rows, figs = {}, {}
     b_in, b_y = test_b.x[:2000], test_b.y[:2000]
 
@@ -265,7 +265,7 @@ def task_cycle(args) -> None:
 
     for label, overrides in variants.items():
         model, minutes = _train(
-            "cyclegan", data, args.seed, overrides={**small, **overrides}, epochs=1, max_steps=steps, batch_size=32
+            "cyclegan", data, args.seed, overrides={**config, **overrides}, epochs=1, max_steps=steps, batch_size=32
         )
         ab, ba = model.translate(test_a.x, "AB"), model.translate(b_in, "BA")
         rows[label] = {**scores(ab, ba), "train_minutes": round(minutes, 2)}
@@ -291,15 +291,14 @@ def task_cycle(args) -> None:
         results=rows,
         max_steps=steps,
         batch_size=32,
-        config_overrides=small,
-        command=f"{CMD} cycle{extra}" + (f" --cycle-steps {steps}" if steps != 1500 else ""),
+        config_overrides=config,
+        command=f"{CMD} cycle{extra} --cycle-steps {steps}",
     )
 
 
 def task_learning(args) -> None:
     """A picture of inpainting being learnt on the bundled 8 x 8 digits (seconds): the test inputs with a centre
     4 x 4 hole, the restored images after 1, 5, 20 and 60 epochs, and the originals."""
-    from genlab.training import Trainer
     from genlab.training.callbacks import Callback
 
     tr = load("digits", corruption="mask:center:4")
@@ -311,8 +310,7 @@ def task_learning(args) -> None:
             if trainer.epoch in epochs:
                 snaps[trainer.epoch] = model.restore(te.source[:12], hole=hole)
 
-    model = genlab.create("inpaint", data_shape=(1, 8, 8), source_shape=(1, 8, 8), seed=args.seed)
-    Trainer(epochs=epochs[-1], batch_size=64, seed=args.seed, callbacks=[Snapshots()]).fit(model, tr)
+    _train("inpaint", tr, args.seed, epochs=epochs[-1], batch_size=64, callbacks=[Snapshots()])
     rows = [te.source[:12], *(snaps[e] for e in epochs), te.x[:12]]
     plotting.save_image_grid(torch.cat(rows), IMAGES / "i2i-inpaint-learning.png", nrow=12, value_range=(0.0, 1.0))
 
