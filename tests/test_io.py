@@ -202,8 +202,16 @@ def test_a_model_larger_than_max_model_bytes_is_refused(saved, monkeypatch):
 
 def test_a_model_that_cannot_be_built_on_meta_is_bounded_and_checked_after_a_cpu_build(tmp_path, monkeypatch):
     import genlab.io
+    from genlab.models.autoregressive.made import MADE
 
-    m = genlab.create("made", data_shape=(6,), hidden_dims=(8,))  # its masks need real values (.item())
+    real_order = MADE.order
+
+    def order_needing_values(self, index=0):  # a data-dependent constructor: .item() fails on the meta device
+        torch.zeros(1).item()
+        return real_order(self, index)
+
+    monkeypatch.setattr(MADE, "order", order_needing_values)
+    m = genlab.create("made", data_shape=(6,), hidden_dims=(8,))  # its masks now need real values (.item())
     path = m.save(tmp_path / "made")
     again = genlab.load(path)
     assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), again.state_dict().values(), strict=True))

@@ -266,11 +266,16 @@ class AutoencoderApp:
         return self._model64[1]
 
     def _map(self, fn: Callable[[GenerativeModel, torch.Tensor], torch.Tensor], z: torch.Tensor) -> torch.Tensor:
-        """``fn(model, batch)`` on the scaled samples ``z``, batch by batch, in float64, without gradients."""
+        """``fn(model, batch)`` on the scaled samples ``z``, batch by batch, in float64, without gradients; each
+        batch goes to the model's device and its result comes back to ``z``'s (a model trained on a GPU stays
+        there)."""
         model = self._inference_model()
         z = z.double()
+        dev = model.device
         with torch.no_grad():
-            return torch.cat([fn(model, z[i : i + INFERENCE_BATCH]) for i in range(0, len(z), INFERENCE_BATCH)])
+            return torch.cat(
+                [fn(model, z[i : i + INFERENCE_BATCH].to(dev)).to(z.device) for i in range(0, len(z), INFERENCE_BATCH)]
+            )
 
     def encode(self, x: Any) -> torch.Tensor:
         """The codes of ``x``: ``(N, latent_dim)`` float32 (a VAE gives its posterior means)."""
@@ -281,7 +286,8 @@ class AutoencoderApp:
         """Number of values in a code (``latent_dim``; the last layer width of a stacked autoencoder)."""
         model = self._inference_model()
         with torch.no_grad():
-            return int(model.encode(torch.zeros((1, *model.data_shape), dtype=torch.float64)).shape[1])
+            probe = torch.zeros((1, *model.data_shape), dtype=torch.float64, device=model.device)
+            return int(model.encode(probe).shape[1])
 
     def decode(self, codes: Any) -> torch.Tensor:
         """Samples ``(N, *sample_shape)`` float32 in data units, decoded from codes ``(N, latent_dim)``."""

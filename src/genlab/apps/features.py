@@ -45,9 +45,12 @@ def encode(model: GenerativeModel, x: Any, batch_size: int = INFERENCE_BATCH) ->
         raise DataError(f"the model takes samples of shape {shape}, got {tuple(t.shape[1:])}")
     was_training = model.training
     model.eval()
+    dev = next(model.parameters()).device  # batches go to the model's device, the codes come back to x's
     try:
         with torch.no_grad():
-            return torch.cat([model.encode(t[i : i + batch_size]) for i in range(0, len(t), batch_size)])
+            return torch.cat(
+                [model.encode(t[i : i + batch_size].to(dev)).to(t.device) for i in range(0, len(t), batch_size)]
+            )
     finally:
         model.train(was_training)
 

@@ -95,7 +95,8 @@ class _Snapshots(Callback):
         updates = int(model.g_updates)
         if updates == 0 or updates % self.every or (self.run.updates and self.run.updates[-1] == updates):
             return
-        x = model.sample(self.n, generator=torch.Generator().manual_seed(self.seed))
+        # kept for the report and the plots: on the CPU whatever device the model trains on
+        x = model.sample(self.n, generator=torch.Generator().manual_seed(self.seed)).cpu()
         self.run.updates.append(updates)
         self.run.samples.append(x)
         self.run.coverage.append(mode_coverage(x, self.ds.centers, self.ds.extras["std"]))
@@ -163,8 +164,9 @@ class _GradientProbe(Callback):
         if trainer.step % self.every and trainer.step != 1:
             return
         params = list(model.netG.parameters())
+        z = self.z.to(params[0].device)  # the fixed noise, where the trainer put the model
         for loss in self.out.norms:
-            scores = model.netD(model.netG(self.z))
+            scores = model.netD(model.netG(z))
             grads = torch.autograd.grad(generator_loss(loss, scores), params)
             self.out.norms[loss].append(GAN.grad_norm(list(grads)))
         model.netD.zero_grad(set_to_none=True)

@@ -72,9 +72,13 @@ class EncoderClassifier(GenerativeModel):
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+        """Classes ``(N,)`` of ``x``, on ``x``'s device (the batches run on the model's)."""
         was = self.training
         self.eval()
-        out = torch.cat([self(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+        dev = self.device
+        out = torch.cat(
+            [self(x[i : i + batch_size].to(dev)).argmax(1).to(x.device) for i in range(0, len(x), batch_size)]
+        )
         self.train(was)
         return out
 
@@ -165,7 +169,7 @@ def encoder_blocks(model: GenerativeModel) -> tuple[nn.ModuleList, int]:
         blocks = blocks[:-1]
     if not blocks:
         raise ConfigError("the encoder has no hidden layers to fine-tune; give it hidden_dims")
-    probe = torch.zeros(1, *model.config.data_shape)
+    probe = torch.zeros(1, *model.config.data_shape, device=model.device)
     with torch.no_grad():
         h = probe.reshape(1, -1) if _flat_first(nn.ModuleList(blocks)) else probe
         for b in blocks:

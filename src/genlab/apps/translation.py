@@ -163,7 +163,7 @@ def translate_path(
             raise DataError(f"{hole} holds {len(m)} masks for {len(x)} images; pass one mask, or one per image")
     if getattr(model.config, "hole_input", False) and mask is None:
         raise ConfigError("this inpainting model needs the hole: pass --hole MASK or --corrupt mask:center:14")
-    y = model.translate(x, direction, hole=mask)
+    y = model.translate(x, direction, hole=mask).cpu()  # written to files: on the CPU whatever the model's device
     if kind == "npy":
         with fileutil.atomic_path(out, suffix=".npy") as tmp, open(tmp, "wb") as fh:
             np.save(fh, y.numpy())

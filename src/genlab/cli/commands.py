@@ -17,6 +17,7 @@ from ..config import parse_value
 from ..errors import ConfigError, RunExistsError
 from ..io import load
 from ..registry import get_model
+from ..training import distributed
 from ..training.run import TrainSettings, default_run_dir, train
 
 # What `genlab demo` trains: a small VAE on the bundled 8x8 digits (about 13 s on 2 CPU cores).
@@ -50,6 +51,10 @@ def _settings(args: argparse.Namespace) -> dict:
         "tensorboard": args.tensorboard or None,
         "lr_schedule": args.lr_schedule,
         "mode_monitor": False if args.no_mode_monitor else None,
+        "device": args.device,
+        "precision": args.precision,
+        "compile": args.compile or None,
+        "sync_batchnorm": args.sync_batchnorm or None,
     }
     return {k: v for k, v in mapping.items() if v is not None}
 
@@ -93,6 +98,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     data_opts = _key_values(args.data_opt, "--data-opt")
     overrides = list(args.overrides) + (_lr_overrides(args.model, args.lr) if args.lr is not None else [])
     out = Path(args.out) if args.out else default_run_dir(args.model, args.data or "digits")
+    if args.nproc is not None:
+        launched = _launch_processes(args, out)
+        if launched is not None:
+            return launched
+    world = distributed.init_from_env(distributed.resolve_device(args.device or "auto"))
+    out = distributed.broadcast_object(out)  # one run directory, named by rank 0
     result = train(
         args.model,
         args.data,
@@ -105,8 +116,39 @@ def cmd_train(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         **_settings(args),
     )
-    _report(result, started)
+    if world.is_main:
+        _report(result, started)
     return 0
+
+
+def _launch_processes(args: argparse.Namespace, out: Path) -> int | None:
+    """``genlab train --nproc N``: run this same command in N processes under torchrun; its exit code.
+
+    ``None`` when there is nothing to launch: N is 1, or this process already is one of torchrun's.
+    """
+    n = args.nproc
+    if n < 1:
+        raise ConfigError(f"--nproc must be at least 1, got {n}")
+    if distributed.world_size_from_env() > 1 or n == 1:
+        return None
+    device = distributed.resolve_device(args.device or "auto")
+    most = distributed.max_processes(device)
+    if n > most:
+        what = "CUDA GPUs" if device.type == "cuda" else "CPU cores this process may use"
+        raise ConfigError(f"--nproc {n} is more than the {most} {what}; use --nproc {most} or fewer")
+    if device.type == "mps":
+        raise ConfigError("--nproc needs CPU cores or CUDA GPUs; Apple's MPS trains in one process")
+    rest, skip = [], False
+    for token in args.argv:  # the same command without --nproc, with the run directory named here
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            rest.append(token)
+    if not args.out:
+        rest += ["--out", str(out)]
+    return distributed.launch(rest, n, device)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

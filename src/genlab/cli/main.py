@@ -208,6 +208,24 @@ def _add_training_args(t: argparse.ArgumentParser) -> None:
     )
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    t.add_argument("--device", default=None, help="auto (default: a GPU when there is one), cpu, cuda, cuda:N or mps")
+    t.add_argument(
+        "--precision",
+        default=None,
+        choices=["32", "bf16-mixed", "16-mixed"],
+        help="arithmetic of the training step: 32 (default), bf16-mixed, or 16-mixed (GPU only)",
+    )
+    t.add_argument("--compile", action="store_true", help="compile the model's networks with torch.compile")
+    t.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train data-parallel in N processes (launches torchrun: gloo on CPU cores, nccl on GPUs)",
+    )
+    t.add_argument(
+        "--sync-batchnorm", action="store_true", help="with --nproc / torchrun: batch norm over the whole batch"
+    )
 
 
 def _command(name: str):
@@ -224,6 +242,7 @@ def _command(name: str):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc` relaunches itself under torchrun
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

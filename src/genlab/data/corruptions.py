@@ -5,7 +5,8 @@ masking, and the named image corruptions of :func:`corrupt` (``downsample:4``, `
 
 Every function draws from an explicit ``torch.Generator`` (or an integer seed); ``None`` means a fresh
 ``torch.Generator().manual_seed(0)``, so a call without a generator is repeatable. Nothing here touches
-torch's global random state, and the input tensor is never modified in place.
+torch's global random state, and the input tensor is never modified in place. The noise is drawn on the
+generator's device and the results are on the input's device.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .._device import rand, randn
 from ..errors import DataError
 from .transforms import _as_float, _finite_pair, resolve_generator
 
@@ -39,7 +41,7 @@ def gaussian_noise(
     """
     std = _non_negative(std, "std")
     x = _as_float(x)
-    noise = torch.randn(x.shape, generator=resolve_generator(generator), dtype=x.dtype)
+    noise = randn(x.shape, generator=resolve_generator(generator), device=x.device, dtype=x.dtype)
     out = x + std * noise
     if clip is not None:
         lo, hi = _finite_pair(clip, "clip")
@@ -74,7 +76,7 @@ def salt_and_pepper(
     amount = _probability(amount, "amount")
     _finite_pair((low, high), "(low, high)")
     x = _as_float(x)
-    u = torch.rand(x.shape, generator=resolve_generator(generator), dtype=x.dtype)
+    u = rand(x.shape, generator=resolve_generator(generator), device=x.device, dtype=x.dtype)
     out = x.clone()
     out[u < amount / 2] = high
     out[(u >= amount / 2) & (u < amount)] = low
@@ -108,7 +110,7 @@ def random_mask(
     if not isinstance(fill, int | float):
         raise DataError(f"fill must be a number (NaN allowed), got {fill!r}")
     x = _as_float(x)
-    mask = torch.rand(x.shape, generator=resolve_generator(generator)) >= fraction
+    mask = rand(x.shape, generator=resolve_generator(generator), device=x.device) >= fraction
     corrupted = torch.where(mask, x, torch.full_like(x, float(fill)))
     return corrupted, mask
 
@@ -181,13 +183,13 @@ def corrupt(
             side = _int_arg(spec, args, 1, low=1)
             if side > min(h, w):
                 raise DataError(f"{spec!r}: a {side} x {side} hole does not fit {h} x {w} images")
-            hole = torch.zeros(h, w, dtype=torch.bool)
+            hole = torch.zeros(h, w, dtype=torch.bool, device=x.device)
             top, left = (h - side) // 2, (w - side) // 2
             hole[top : top + side, left : left + side] = True
             hole = hole.expand(x.shape[0], x.shape[1], h, w)
         else:
             p = _probability(_arg(spec, args, 1, float), "the hidden fraction of " + repr(spec))
-            per_pixel = torch.rand(x.shape[0], 1, h, w, generator=resolve_generator(generator)) < p
+            per_pixel = rand(x.shape[0], 1, h, w, generator=resolve_generator(generator), device=x.device) < p
             hole = per_pixel.expand(x.shape[0], x.shape[1], h, w)
         return Corrupted(x.masked_fill(hole, 0.0), hole.clone())
     if name == "edges":
@@ -196,7 +198,7 @@ def corrupt(
             threshold = _arg(spec, args, 0, float) if len(args) == 1 else None
             if threshold is None or not 0.0 < threshold < 1.0:
                 raise DataError(f"bad corruption {spec!r}; expected {CORRUPTION_SPECS['edges']}")
-        sobel = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]], dtype=x.dtype)
+        sobel = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]], dtype=x.dtype, device=x.device)
         kernels = torch.stack([sobel, sobel.T]).unsqueeze(1)  # (2, 1, 3, 3): d/dx and d/dy
         flat = F.pad(x.reshape(-1, 1, h, w), (1, 1, 1, 1), mode="replicate")
         grad = F.conv2d(flat, kernels)

@@ -122,6 +122,20 @@ class Dataset:
     def sample_shape(self) -> tuple[int, ...]:
         return tuple(self.x.shape[1:])
 
+    def to(self, device: torch.device | str) -> Dataset:
+        """This dataset with its tensors (samples, labels, inputs, masks) on ``device``; itself if already there."""
+        device = torch.device(device)
+        if self.x.device == device:
+            return self
+
+        def move(t: Any) -> Any:
+            return t.to(device) if isinstance(t, torch.Tensor) else t
+
+        extras = {k: move(v) for k, v in self.extras.items()}
+        return dataclasses.replace(
+            self, x=move(self.x), y=move(self.y), centers=move(self.centers), source=move(self.source), extras=extras
+        )
+
     def subset(self, index: torch.Tensor | Sequence[int] | slice) -> Dataset:
         """A dataset holding the selected samples (and their labels)."""
         if not isinstance(index, slice):

@@ -13,6 +13,7 @@ from typing import Literal
 
 import torch
 
+from .._device import bernoulli
 from ..errors import DataError
 
 ScaleTarget = Literal["unit", "symmetric"] | tuple[float, float]
@@ -118,7 +119,7 @@ def dynamic_binarize(x: torch.Tensor, generator: torch.Generator | int | None = 
             f"dynamic_binarize needs probabilities in [0, 1] but {n_bad} value(s) lie outside (or are NaN); "
             "rescale the data with scale(x, 'unit') first"
         )
-    return torch.bernoulli(x, generator=resolve_generator(generator))
+    return bernoulli(x, generator=resolve_generator(generator))
 
 
 def flatten(x: torch.Tensor) -> torch.Tensor:

@@ -32,6 +32,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from .._device import rand
 from ..errors import ConfigError
 
 ADVERSARIAL_LOSSES = ("minimax", "non_saturating", "least_squares", "hinge", "wasserstein", "wasserstein_gp")
@@ -110,7 +111,8 @@ def gradient_penalty(
 def interpolates(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     r""":math:`\hat x = \epsilon x + (1 - \epsilon) \tilde x`, one :math:`\epsilon \sim U[0, 1]` per sample, detached
     from both inputs and requiring gradients (the points :func:`penalty_at` scores)."""
-    eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator, dtype=real.dtype)
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    eps = rand(shape, generator=generator, device=real.device, dtype=real.dtype)  # drawn on the generator's device
     return (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
 
 

@@ -23,7 +23,7 @@ def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Ten
 def gaussian_log_likelihood(mean: torch.Tensor, x: torch.Tensor, log_std: torch.Tensor | float) -> torch.Tensor:
     """``sum_d log N(x_d; mean_d, exp(log_std_d)^2)`` in nats; shape ``(B,)``."""
     if not isinstance(log_std, torch.Tensor):
-        log_std = torch.tensor(float(log_std), dtype=mean.dtype)
+        log_std = torch.tensor(float(log_std), dtype=mean.dtype, device=mean.device)
     z = (x - mean) * torch.exp(-log_std)
     ll = -0.5 * z.square() - log_std - 0.5 * _LOG_2PI
     return ll.reshape(ll.shape[0], -1).sum(1)

@@ -59,9 +59,9 @@ def default_betas(n: int = 14_500) -> torch.Tensor:
     counts[-1] = n - sum(counts[:-1])
     parts, lo = [], 0.0
     for (hi, _), k in zip(DEFAULT_SCHEDULE, counts, strict=True):
-        parts.append(torch.linspace(lo, hi, k + 1, dtype=torch.float64)[:-1])
+        parts.append(torch.linspace(lo, hi, k + 1, dtype=torch.float64, device="cpu")[:-1])
         lo = hi
-    return torch.cat([*parts, torch.ones(1, dtype=torch.float64)])
+    return torch.cat([*parts, torch.ones(1, dtype=torch.float64, device="cpu")])  # read as Python floats
 
 
 @dataclass(frozen=True)
@@ -127,13 +127,18 @@ def ais(
     """
     if n_runs < 1:
         raise ConfigError(f"n_runs must be >= 1, got {n_runs}")
-    b = default_betas(int(betas)) if isinstance(betas, int) else torch.as_tensor(betas, dtype=torch.float64)
+    b = (
+        default_betas(int(betas))
+        if isinstance(betas, int)
+        else torch.as_tensor(betas, dtype=torch.float64, device="cpu")
+    )
     if b.ndim != 1 or b.numel() < 2 or b[0] != 0 or b[-1] != 1 or bool((b[1:] < b[:-1]).any()):
         raise ConfigError("betas must increase from 0 to 1 (e.g. genlab.metrics.default_betas(1000))")
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     bl = b.tolist()
     x = path.sample_base(n_runs, gen)
-    log_w = torch.zeros(n_runs, dtype=torch.float64)
+    device = (x[0] if isinstance(x, list | tuple) else x).device  # the model's: the runs stay there
+    log_w = torch.zeros(n_runs, dtype=torch.float64, device=device)
     base = float(path.log_base_partition())
     n_betas = len(bl) - 1
     stride = PROGRESS_STRIDE
@@ -149,7 +154,7 @@ def ais(
             if i % stride == 0:
                 p.update(stride)
         p.update(n_betas % stride)
-    return _result(log_w, base, n_betas)
+    return _result(log_w.cpu(), base, n_betas)
 
 
 def _result(log_w: torch.Tensor, base: float, n_betas: int) -> AISResult:
@@ -305,12 +310,18 @@ def log_likelihood(
 
     if labels is not None and len(labels) != len(x):
         raise DataError(f"{len(x)} samples but {len(labels)} labels; pass one label per sample")
+    device = getattr(model, "device", None)  # the batches go where the model is
+
+    def to_model(t: Any) -> Any:
+        return t.to(device) if isinstance(t, torch.Tensor) and device is not None else t
+
     parts = []
     what = f"log-likelihood ({method}{f', k={k}' if method == 'iwae' else ''})"
     with Progress(x.shape[0], what, unit="sample", enabled=progress) as p:
         for a in range(0, x.shape[0], batch_size):
             xb = x[a : a + batch_size]
-            parts.append(chunk(xb, None if labels is None else labels[a : a + batch_size]).double().reshape(-1))
+            yb = None if labels is None else labels[a : a + batch_size]
+            parts.append(chunk(to_model(xb), to_model(yb)).double().reshape(-1))
             p.update(xb.shape[0])
     values = torch.cat(parts)
     n = values.numel()

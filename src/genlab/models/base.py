@@ -137,6 +137,10 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
     generative: ClassVar[bool] = True
     #: training settings this family trains with unless told otherwise (e.g. the copula's single epoch)
     train_defaults: ClassVar[dict[str, Any]] = {}
+    #: the ``--precision`` settings the family trains at (see :mod:`genlab.training.distributed`)
+    precisions: ClassVar[tuple[str, ...]] = ("32", "bf16-mixed", "16-mixed")
+    #: why a family supports fewer precisions (shown in the error)
+    precision_note: ClassVar[str] = ""
 
     def __init__(self, config: BaseConfig) -> None:
         super().__init__()
@@ -144,6 +148,8 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
         self.data_info: DatasetInfo | None = None
         self.generator: torch.Generator | None = None
         self._fallback_generator: torch.Generator | None = None
+        #: set by the trainer for 16-mixed precision: scales losses and steps optimizers (``None``: plain steps)
+        self.grad_scaler: Any = None
 
     # --- to implement --------------------------------------------------------------------------
     @abc.abstractmethod
@@ -210,12 +216,77 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
             self._fallback_generator = torch.Generator().manual_seed(0)
         return self._fallback_generator
 
-    @staticmethod
-    def optimize(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    @property
+    def device(self) -> torch.device:
+        """Where the model's parameters (else buffers) live; the CPU for a model with neither."""
+        for t in self.parameters():
+            return t.device
+        for t in self.buffers():
+            return t.device
+        return torch.device("cpu")
+
+    # --- noise, drawn where the generator lives and delivered where the model lives ---------------------
+    # The trainer's generators live on the training device; a generator a user passes (often a CPU one) gives
+    # the same numbers whatever device the model is on, so a seed means the same samples on a CPU and a GPU.
+    def _deliver(self, t: torch.Tensor) -> torch.Tensor:
+        dev = self.device
+        return t if t.device == dev else t.to(dev)
+
+    def randn(self, *shape: Any, generator: torch.Generator | None = None, dtype: torch.dtype | None = None):
+        """Standard normal noise of ``shape`` from :meth:`rng`, on the model's device."""
+        g = self.rng(generator)
+        return self._deliver(torch.randn(*shape, generator=g, device=g.device, dtype=dtype))
+
+    def rand(self, *shape: Any, generator: torch.Generator | None = None, dtype: torch.dtype | None = None):
+        """Uniform [0, 1) noise of ``shape`` from :meth:`rng`, on the model's device."""
+        g = self.rng(generator)
+        return self._deliver(torch.rand(*shape, generator=g, device=g.device, dtype=dtype))
+
+    def randint(self, low: int, high: int, shape: Any, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Integers in ``[low, high)`` of ``shape`` from :meth:`rng`, on the model's device."""
+        g = self.rng(generator)
+        return self._deliver(torch.randint(low, high, tuple(shape), generator=g, device=g.device))
+
+    def randperm(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A random permutation of ``range(n)`` from :meth:`rng`, on the model's device."""
+        g = self.rng(generator)
+        return self._deliver(torch.randperm(n, generator=g, device=g.device))
+
+    def bernoulli(self, p: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """0/1 draws with probabilities ``p``, on ``p``'s device (the same numbers as ``torch.bernoulli``)."""
+        g = self.rng(generator)
+        return torch.bernoulli(p if p.device == g.device else p.to(g.device), generator=g).to(p.device)
+
+    def multinomial(
+        self, probs: torch.Tensor, k: int, replacement: bool = False, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """``torch.multinomial`` of ``probs`` from :meth:`rng`, on ``probs``' device."""
+        g = self.rng(generator)
+        src = probs if probs.device == g.device else probs.to(g.device)
+        return torch.multinomial(src, k, replacement=replacement, generator=g).to(probs.device)
+
+    # --- updates ---------------------------------------------------------------------------------------
+    def backward(self, loss: torch.Tensor) -> None:
+        """``loss.backward()``, scaled by the trainer's gradient scaler under 16-mixed precision."""
+        (self.grad_scaler.scale(loss) if self.grad_scaler is not None else loss).backward()
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        """``optimizer.step()``; under 16-mixed precision the scaler unscales first and skips a step whose
+        gradients overflowed."""
+        if self.grad_scaler is not None:
+            self.grad_scaler.step(optimizer)
+        else:
+            optimizer.step()
+
+    def optimize(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         """``zero_grad`` -> ``backward`` -> ``step`` for one optimizer."""
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        self.backward(loss)
+        self.step(optimizer)
+
+    def compile_targets(self) -> list[tuple[str, nn.Module]] | None:
+        """The networks ``--compile`` compiles (``None``: every direct child module with parameters)."""
+        return None
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the model directory (config.json, model.safetensors, meta.json); see :func:`genlab.io.save_model`."""

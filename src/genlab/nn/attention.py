@@ -75,7 +75,7 @@ class MultiHeadSelfAttention(nn.Module):
             att = (q @ k.transpose(-2, -1)) / math.sqrt(self.d_head)
             if self.causal:
                 t = k.shape[2]
-                future = torch.ones(n, t, dtype=torch.bool).triu(1 + past)
+                future = torch.ones(n, t, dtype=torch.bool, device=x.device).triu(1 + past)
                 att = att.masked_fill(future, float("-inf"))
             weights = att.softmax(-1)
             out = F.dropout(weights, p, self.training) @ v
@@ -83,7 +83,7 @@ class MultiHeadSelfAttention(nn.Module):
             weights = None
             causal = self.causal and (past == 0 and n > 1)
             if self.causal and past > 0 and n > 1:  # several new positions after a cached prefix
-                mask = torch.ones(n, k.shape[2], dtype=torch.bool).tril(past)
+                mask = torch.ones(n, k.shape[2], dtype=torch.bool, device=x.device).tril(past)
                 out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
             else:
                 out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=causal)

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._device import randn
+
 
 class _Bayes(nn.Module):
     r"""Weights :math:`w = \mu + \sigma \odot \epsilon`, :math:`\sigma = \mathrm{softplus}(\rho)`,
@@ -31,7 +33,8 @@ class _Bayes(nn.Module):
     def _draw(self, mu: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
         if not self.sample_weights:
             return mu
-        eps = torch.randn(mu.shape, generator=self.generator, dtype=mu.dtype)
+        # drawn on the generator's device, used on the weights'
+        eps = randn(mu.shape, generator=self.generator, device=mu.device, dtype=mu.dtype)
         return mu + F.softplus(rho) * eps
 
     def weights(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .collective import shard_mean, world_size
 from .mlp import mlp
 
 
@@ -115,7 +116,12 @@ class ActNorm(nn.Module):
     @torch.no_grad()
     def initialize(self, x: torch.Tensor) -> None:
         mean = x.mean(self._dims(x), keepdim=True)
-        std = x.std(self._dims(x), keepdim=True).clamp_min(1e-3)
+        if world_size() == 1:
+            std = x.std(self._dims(x), keepdim=True).clamp_min(1e-3)
+        else:  # under torchrun, the moments of the whole first batch (every process's shard): all start alike
+            mean, second = shard_mean(mean), shard_mean(x.square().mean(self._dims(x), keepdim=True))
+            n = x.numel() // mean.numel() * world_size()
+            std = ((second - mean.square()).clamp_min(0.0) * n / max(n - 1, 1)).sqrt().clamp_min(1e-3)
         self.bias.copy_(-mean.reshape(self.bias.shape))
         self.log_scale.copy_(-std.log().reshape(self.log_scale.shape))
         self.initialized.fill_(True)

@@ -27,13 +27,15 @@ class MaskedLinear(nn.Linear):
 def made_degrees(order: torch.Tensor, hidden_dims: tuple[int, ...], generator: torch.Generator) -> list[torch.Tensor]:
     """Connectivity degrees of MADE (Germain et al. 2015): the inputs' degrees are their positions in the
     autoregressive ``order`` (1..D); each hidden unit gets a degree drawn uniformly from
-    ``[min degree of the layer below, D - 1]``, so it may only depend on inputs of degree at most its own."""
+    ``[min degree of the layer below, D - 1]``, so it may only depend on inputs of degree at most its own.
+
+    The degrees are drawn on ``generator``'s device; :meth:`MaskedLinear.set_mask` copies a mask to the layer's."""
     d = order.numel()
     degrees = [order.clone()]
     for h in hidden_dims:
         low = int(degrees[-1].min()) if d > 1 else 1
         high = max(low, d - 1)
-        degrees.append(torch.randint(low, high + 1, (h,), generator=generator))
+        degrees.append(torch.randint(low, high + 1, (h,), generator=generator, device=generator.device))
     return degrees
 
 

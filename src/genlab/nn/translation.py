@@ -31,6 +31,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from .._device import rand, randint
 from ..errors import ConfigError
 
 Norm = Literal["batch", "instance", "none"]
@@ -341,8 +342,9 @@ class ImagePool(nn.Module):
         if self.size == 0:
             return images
         out = images.detach().clone()
-        draws = torch.rand(len(images), generator=generator)
-        slots = torch.randint(self.size, (len(images),), generator=generator)
+        # read one by one as Python numbers: kept on the CPU (drawn on the generator's device)
+        draws = rand(len(images), generator=generator, device="cpu")
+        slots = randint(0, self.size, (len(images),), generator=generator, device="cpu")
         for i in range(len(images)):
             n = int(self.count)
             if n < self.size:

@@ -30,6 +30,9 @@ class Callback:
     """Base class: every hook does nothing."""
 
     state_key: str | None = None
+    #: under torchrun, callbacks run on rank 0 only (they write and print; their stop and checkpoint requests
+    #: are broadcast); one that changes the training itself on every process (a learning-rate schedule) sets this
+    all_ranks: bool = False
 
     def reset(self) -> None:
         """Forget the state of an earlier fit (called at the start of every fit, before a resume loads state)."""
@@ -67,6 +70,7 @@ class MetricsHistory(Callback):
     """
 
     state_key = "history"
+    all_ranks = True
 
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
@@ -83,12 +87,12 @@ class MetricsHistory(Callback):
 
     def on_epoch_end(self, trainer: Trainer, model: GenerativeModel, metrics: dict[str, float]) -> None:
         self.rows.append({"epoch": trainer.epoch, "step": trainer.step, "time": round(trainer.elapsed, 3), **metrics})
-        if trainer.run_dir is not None:
+        if trainer.run_dir is not None and trainer.world.is_main:
             self.write_csv(trainer.run_dir / "metrics.csv")
 
     def on_fit_end(self, trainer: Trainer, model: GenerativeModel) -> None:
         self.partial = None if trainer.failed else trainer.partial_epoch()
-        if self.partial is not None and trainer.run_dir is not None:
+        if self.partial is not None and trainer.run_dir is not None and trainer.world.is_main:
             self.write_csv(trainer.run_dir / "metrics.csv")
 
     def column(self, key: str) -> list[float]:
@@ -410,6 +414,8 @@ class LRSchedule(Callback):
     """
 
     KINDS = ("cosine", "exponential", "linear", "linear_decay", "constant")
+
+    all_ranks = True
 
     def __init__(self, kind: str | Any = "cosine", final: float = 0.0, warmup: float = 0.0) -> None:
         if isinstance(kind, str) and kind not in self.KINDS:

@@ -40,6 +40,7 @@ from ..errors import ConfigError, RunExistsError, TrainingError
 from ..models.base import GenerativeModel
 from ..registry import get_model
 from . import checkpoint as ckpt
+from . import distributed
 from .callbacks import (
     Callback,
     Checkpoint,
@@ -57,7 +58,8 @@ from .monitors import ModeCollapseMonitor
 from .trainer import Trainer
 
 RUN_FILE = "run.json"
-_RESUMABLE = {"epochs", "max_steps", "time_budget"}  # settings a resumed run may change
+# settings a resumed run may change (a run may resume on another device, compiled or not)
+_RESUMABLE = {"epochs", "max_steps", "time_budget", "device", "compile"}
 
 
 @dataclass
@@ -88,6 +90,10 @@ class TrainSettings:
     tensorboard: bool = False
     lr_schedule: str | None = None  # "kind[:final[:warmup]]", e.g. "cosine:0.05"
     mode_monitor: bool = True  # GANs on labelled or toy data: log modes/classes covered, warn on collapse
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    precision: str = "32"  # 32 | bf16-mixed | 16-mixed
+    compile: bool = False  # torch.compile the model's networks
+    sync_batchnorm: bool = False  # under torchrun: batch norm over the whole batch
 
 
 def _holding_run_lock(fn):
@@ -95,8 +101,8 @@ def _holding_run_lock(fn):
 
     @functools.wraps(fn)
     def locked(*args: Any, out: str | Path | None = None, **kwargs: Any) -> RunResult:
-        if out is None:
-            return fn(*args, out=None, **kwargs)
+        if out is None or not distributed.env_is_main():  # under torchrun, rank 0 owns the run directory
+            return fn(*args, out=out, **kwargs)
         with run_lock(out):  # held for the whole run: a second process with the same out fails at once
             return fn(*args, out=out, **kwargs)
 
@@ -248,6 +254,7 @@ def train(
             f"unknown training setting(s) {sorted(unknown)}; valid: {', '.join(TrainSettings.__dataclass_fields__)}"
         )
     run_dir = Path(out) if out is not None else None
+    main = distributed.init_from_env(distributed.resolve_device(settings.get("device", "auto"))).is_main
     data_name = data.info.name if isinstance(data, Dataset) else (str(data) if data is not None else None)
     data_spec: dict[str, Any] = {"name": data_name or "digits", "options": dict(data_options or {})}
     recorded: dict[str, Any] | None = None
@@ -277,7 +284,7 @@ def train(
             merged[key] = value
         settings = merged
         from_checkpoint = ckpt.latest(run_dir / "checkpoints") is not None
-        if not from_checkpoint and progress:
+        if not from_checkpoint and progress and main:
             print(
                 f"{run_dir} has no checkpoint (the run stopped before its first one): starting it again from step 0 "
                 "with its recorded settings",
@@ -287,7 +294,7 @@ def train(
             raise TrainingError(
                 f"{run_dir} was validated on data passed from Python; pass the same val_data to resume it"
             )
-    elif run_dir is not None and run_dir.exists():
+    elif main and run_dir is not None and run_dir.exists():
         if not overwrite:
             raise RunExistsError(
                 f"{run_dir} already exists; choose another --out, add --resume to continue it, "
@@ -359,6 +366,10 @@ def train(
         run_dir=run_dir,
         callbacks=cbs,
         batch_transform=st.batch_transform,
+        device=st.device,
+        precision=st.precision,
+        compile=st.compile,
+        sync_batchnorm=st.sync_batchnorm,
     )
     run_info = {
         "genlab_version": __version__,
@@ -372,11 +383,14 @@ def train(
     }
     # everything is checked and built: only now is an old run (--overwrite) moved aside; it is deleted
     # once the new run has finished, and put back if the new run fails or is interrupted
+    if distributed.world().distributed:
+        run_info["processes"] = distributed.world().size
     replaced = None
-    if run_dir is not None and run_dir.exists() and not resume:
+    writes = run_dir is not None and main  # under torchrun, rank 0 writes the run directory
+    if writes and run_dir.exists() and not resume:
         replaced = run_dir.with_name(f".{run_dir.name}.replaced-{os.getpid()}")
         os.replace(run_dir, replaced)
-    if run_dir is not None:
+    if writes:
         run_dir.mkdir(parents=True, exist_ok=True)
         fileutil.write_json(run_dir / RUN_FILE, run_info)
     try:
@@ -400,7 +414,7 @@ def train(
         if replaced is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
             os.replace(replaced, run_dir)
-        elif run_dir is not None:
+        elif writes:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             run_info.update(status=status, error=f"{type(exc).__name__}: {exc}", step=trainer.step)
             fileutil.write_json(run_dir / RUN_FILE, run_info)
@@ -408,7 +422,7 @@ def train(
     if replaced is not None:
         shutil.rmtree(replaced, ignore_errors=True)
     result = RunResult(model=net, trainer=trainer, run_dir=run_dir)
-    if run_dir is not None:
+    if writes:
         result.files = write_run_outputs(net, trainer, run_dir, val if val is not None else dataset)
         run_info.update(
             status="stopped" if trainer.stop_reason else "completed",

@@ -11,6 +11,7 @@ uninterrupted one would.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,14 +25,34 @@ from ..data.paired import hole_of
 from ..errors import ConfigError, DataError, ModelFileError, NonFiniteLossError, TrainingError
 from ..models.base import Batch, GenerativeModel
 from . import checkpoint as ckpt
+from . import distributed
 from .callbacks import Callback, MetricsHistory
 
 BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 def _bernoulli(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    # the data's range is checked once per fit (see Trainer.fit), not on every batch
+    # the data's range is checked once per fit (see Trainer.fit), not on every batch; the batch order's CPU
+    # generator draws the same numbers whatever device the data is on
+    if x.device != generator.device:
+        return torch.bernoulli(x.to(generator.device), generator=generator).to(x.device)
     return torch.bernoulli(x, generator=generator)
+
+
+class _ScaledSteps:
+    """What a model's ``backward`` / ``step`` use under 16-mixed precision: the GradScaler, with gradients
+    averaged over the processes *before* it checks them for overflow (so every process skips the same steps)."""
+
+    def __init__(self, scaler: Any, reducer: distributed.GradientReducer | None) -> None:
+        self.scaler, self.reducer = scaler, reducer
+
+    def scale(self, loss: torch.Tensor) -> torch.Tensor:
+        return self.scaler.scale(loss)
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.reducer is not None:
+            self.reducer.reduce(optimizer, mark=True)
+        self.scaler.step(optimizer)
 
 
 _BATCH_TRANSFORMS: dict[str, BatchTransform] = {"dynamic_binarize": _bernoulli}
@@ -53,6 +74,14 @@ class Trainer:
             ``"dynamic_binarize"`` (fresh Bernoulli draws of the intensities every time a sample is seen).
         shuffle: reshuffle every epoch.
         drop_last: skip a final incomplete batch.
+        device: ``auto`` (a GPU when there is one), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; the model and the
+            in-memory data move there for the fit.
+        precision: ``32``, ``bf16-mixed`` or ``16-mixed`` (GPU): the step runs under ``torch.autocast``.
+        compile: compile the model's networks with ``torch.compile`` before training.
+        sync_batchnorm: under data-parallel training, batch norm uses the statistics of the whole batch.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) the fit is data-parallel: ``batch_size`` is the global batch, split
+    across the processes; see :mod:`genlab.training.distributed`.
     """
 
     def __init__(
@@ -67,6 +96,10 @@ class Trainer:
         batch_transform: str | BatchTransform | None = None,
         shuffle: bool = True,
         drop_last: bool = False,
+        device: str | torch.device = "auto",
+        precision: str = "32",
+        compile: bool = False,
+        sync_batchnorm: bool = False,
     ) -> None:
         if epochs < 0:
             raise ConfigError(f"epochs must be >= 0, got {epochs}")
@@ -89,6 +122,18 @@ class Trainer:
         self.batch_transform = batch_transform
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.device_spec = device
+        self.precision_name = str(precision)
+        Precision = distributed.Precision  # an unknown name fails here, before any data is read
+        if self.precision_name.strip().lower() not in Precision._ALIASES:
+            Precision(self.precision_name)
+        self.compile = compile
+        self.sync_batchnorm = sync_batchnorm
+        self.device = torch.device("cpu")
+        self.world = distributed.World()
+        self.precision: distributed.Precision | None = None
+        self._reducer: distributed.GradientReducer | None = None
+        self._weight = 1.0  # this process's share of the current batch
         self.history = MetricsHistory()
         self.callbacks: list[Callback] = [self.history, *callbacks]
         # state of the current fit
@@ -155,25 +200,43 @@ class Trainer:
         """
         data = self._checked(model, data, "training data")
         val = self._checked(model, val_data, "validation data") if val_data is not None else None
+        self.device = device = distributed.resolve_device(self.device_spec)
+        self.world = world = distributed.init_from_env(device)
+        distributed.check_world(self.batch_size, world, device)
+        self.precision = distributed.Precision(self.precision_name, device)
+        self.precision.check_model(model)
         model.data_info = data.info
         self.model = model
         self.has_validation = val is not None
-        with torch.random.fork_rng(devices=[]):  # the global RNG (dropout...) is ours for the run
-            torch.manual_seed(self.seed)
-            model.generator = torch.Generator().manual_seed(self.seed)
-            data_gen = torch.Generator().manual_seed(self.seed + 1_000_003)
+        model.to(device)
+        data, val = data.to(device), (val.to(device) if val is not None else None)
+        if self.compile:
+            distributed.compile_model(model)
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda), distributed.sync_batchnorm(model, self.sync_batchnorm):
+            # the global RNG (dropout...) is ours for the run; each process draws its own noise
+            torch.manual_seed(distributed.rank_seed(self.seed, world.rank))
+            model.generator = torch.Generator().manual_seed(distributed.rank_seed(self.seed, world.rank))
+            data_gen = torch.Generator().manual_seed(self.seed + 1_000_003)  # one batch order for every process
             self._sampler = BatchSampler(
                 len(data), self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last, generator=data_gen
             )
             self.steps_per_epoch = len(self._sampler)
             self.optimizers = list(model.configure_optimizers())
+            self._reducer = distributed.GradientReducer(self.optimizers, world) if world.distributed else None
+            if self.precision.scaler is not None:
+                model.grad_scaler = _ScaledSteps(self.precision.scaler, self._reducer)
             self.step, self.epoch, self._elapsed_before = 0, 0, 0.0
             self.last_checkpoint = None
             self._reset_epoch()
             for cb in self.callbacks:  # a new fit starts clean; a resumed one then loads the saved state
                 cb.reset()
+            # under torchrun, the callbacks that write or print run on rank 0 only (its decisions are broadcast)
+            self._active = [cb for cb in self.callbacks if world.is_main or cb.all_ranks]
             if resume:
                 self._resume(resume)
+            if world.distributed:  # every process starts from rank 0's weights
+                distributed.broadcast_state(model)
             self.should_stop, self.stop_reason = False, ""
             self._checkpoint_keep = None
             self._checkpoint_due = False
@@ -182,8 +245,9 @@ class Trainer:
             try:
                 with torch.no_grad():
                     model.on_train_start(data.x)
-                for cb in self.callbacks:
+                for cb in self._active:
                     cb.on_fit_start(self, model)
+                self._sync()
                 self._loop(model, data, val)
                 with torch.no_grad():
                     model.on_train_end(data.x)
@@ -193,11 +257,29 @@ class Trainer:
             finally:
                 self._update_elapsed()
                 model.eval()
-                for cb in self.callbacks:
+                for cb in self._active:
                     cb.on_fit_end(self, model)
+                if not self.failed:
+                    self._sync()
                 self._flush_checkpoint()
                 model.generator = None
+                model.grad_scaler = None
+                if self._reducer is not None:
+                    self._reducer.remove()
+                    self._reducer = None
         return model
+
+    def _sync(self) -> None:
+        """Under torchrun: rank 0's decisions (stop, checkpoint now) on every process, so all leave together."""
+        if not self.world.distributed:
+            return
+        keep = -1 if self._checkpoint_keep is None else self._checkpoint_keep
+        comm = self.device if self.device.type == "cuda" else torch.device("cpu")
+        stop, due, keep = distributed.broadcast_flags([int(self.should_stop), int(self._checkpoint_due), keep], comm)
+        if stop and not self.should_stop:
+            self.request_stop("stopped by rank 0")
+        self._checkpoint_due = bool(due)
+        self._checkpoint_keep = None if keep < 0 else keep
 
     def _checked(self, model: GenerativeModel, data: Any, what: str) -> Dataset:
         """Validate ``data`` (finite values, fits the model, range of the batch transform) once per fit."""
@@ -252,24 +334,44 @@ class Trainer:
         unpaired = data.unpaired
         sampler = self._sampler
         transform = self.batch_transform
-        callbacks = self.callbacks
+        callbacks = self._active
+        world, device = self.world, self.device
+        on_cpu = device.type == "cpu"
+        scaler = self.precision.scaler
         while not self._done():
             model.train()
             for idx in sampler:
-                x = torch.index_select(x_all, 0, idx)  # 6x faster than x_all[idx] on the CPU, same values
-                if transform is not None:
-                    x = transform(x, sampler.generator)
-                y = torch.index_select(y_all, 0, idx) if y_all is not None else None
+                # every process draws the same global batch; under torchrun each keeps its rows `part`
+                part = slice(None)
+                if world.distributed:
+                    part = distributed.shard(len(idx), world)
+                    self._weight = self._reducer.weight = (part.stop - part.start) / len(idx)
+                rows = idx[part]
+                if not on_cpu:
+                    idx, rows = idx.to(device), rows.to(device)
+                if transform is not None:  # drawn for the whole batch: the batch order stays the same everywhere
+                    x = transform(torch.index_select(x_all, 0, idx), sampler.generator)[part]
+                else:
+                    x = torch.index_select(x_all, 0, rows)  # 6x faster than x_all[idx] on the CPU, same values
+                y = torch.index_select(y_all, 0, rows) if y_all is not None else None
                 src = None
                 if s_all is not None:  # unpaired domains: a batch of A drawn independently of B's
-                    s_idx = torch.randint(len(s_all), (len(idx),), generator=sampler.generator) if unpaired else idx
+                    if unpaired:
+                        s_idx = torch.randint(len(s_all), (len(idx),), generator=sampler.generator)[part]
+                        s_idx = s_idx if on_cpu else s_idx.to(device)
+                    else:
+                        s_idx = rows
                     src = torch.index_select(s_all, 0, s_idx)
-                hole = torch.index_select(h_all, 0, idx) if h_all is not None else None
-                out = model.training_step(Batch(x, y, src, hole), self.optimizers, self.step)
+                hole = torch.index_select(h_all, 0, rows) if h_all is not None else None
+                with self.precision.autocast():
+                    out = model.training_step(Batch(x, y, src, hole), self.optimizers, self.step)
+                if scaler is not None:
+                    scaler.update()
                 self.step += 1
                 metrics = self._record(out)
                 for cb in callbacks:
                     cb.on_step_end(self, model, metrics)
+                self._sync()
                 if self._checkpoint_due:
                     self._flush_checkpoint()
                 if self.should_stop or (self.max_steps is not None and self.step >= self.max_steps):
@@ -318,6 +420,11 @@ class Trainer:
         if "loss" not in out:
             raise TrainingError(f"{type(self.model).__name__}.training_step must return a dict with a 'loss' entry")
         metrics = {k: (v.item() if isinstance(v, torch.Tensor) else float(v)) for k, v in out.items()}
+        if self.world.distributed:  # the batch's metrics: each process's, weighted by its share of the rows
+            comm = self.device if self.device.type == "cuda" else torch.device("cpu")
+            metrics = dict(
+                zip(metrics, distributed.weighted_sum(list(metrics.values()), self._weight, comm), strict=True)
+            )
         for k, v in metrics.items():
             if not math.isfinite(v):
                 raise NonFiniteLossError(
@@ -334,11 +441,12 @@ class Trainer:
         if val is not None:
             metrics.update({f"val_{k}": v for k, v in self.evaluate(model, val).items()})
             model.train()
-        for cb in self.callbacks:
+        for cb in self._active:
             metrics.update(cb.epoch_metrics(self, model))
         self._update_elapsed()
-        for cb in self.callbacks:
+        for cb in self._active:
             cb.on_epoch_end(self, model, metrics)
+        self._sync()
         self._flush_checkpoint()
 
     @torch.no_grad()
@@ -352,17 +460,22 @@ class Trainer:
         sums: dict[str, float] = {}
         count = 0
         h_all = hole_of(data)
+        world = self.world
+        # under torchrun each process scores its contiguous share of the rows, and the sums are added up
+        mine = distributed.shard(len(data), world) if world.distributed and len(data) >= world.size else None
+        lo, hi = (mine.start, mine.stop) if mine is not None else (0, len(data))
         try:
-            for start in range(0, len(data), self.batch_size):
-                x = data.x[start : start + self.batch_size]
+            for start in range(lo, hi, self.batch_size):
+                stop = min(start + self.batch_size, hi)
+                x = data.x[start:stop]
                 if self.batch_transform is not None:
                     x = self.batch_transform(x, transform_gen)
-                y = data.y[start : start + self.batch_size] if data.y is not None else None
+                y = data.y[start:stop] if data.y is not None else None
                 src = None
                 if data.source is not None:  # unpaired: domain A's images in turn, wrapping around
-                    rows = torch.arange(start, start + len(x)) % len(data.source)
+                    rows = torch.arange(start, start + len(x), device=data.source.device) % len(data.source)
                     src = data.source[rows]
-                hole = h_all[start : start + self.batch_size] if h_all is not None else None
+                hole = h_all[start:stop] if h_all is not None else None
                 out = model.validation_step(Batch(x, y, src, hole))
                 for k, v in out.items():
                     sums[k] = sums.get(k, 0.0) + float(v) * len(x)
@@ -370,11 +483,31 @@ class Trainer:
         finally:
             model.generator = saved
             model.train(was_training)
+        if mine is not None:
+            comm = self.device if self.device.type == "cuda" else torch.device("cpu")
+            keys = sorted(sums)
+            total = distributed.weighted_sum([*(sums[k] for k in keys), count], 1.0, comm)
+            sums, count = dict(zip(keys, total[:-1], strict=True)), total[-1]
         return {k: v / count for k, v in sums.items()}
 
     # ------------------------------------------------------------------------------------------------
-    def save_checkpoint(self, keep: int | None = None) -> Path:
+    def _rank_state(self) -> dict[str, Any]:
+        """What differs between the processes of a data-parallel run: their random states and buffers."""
+        model = self.model
+        state = {
+            "model_rng": model.generator.get_state(),
+            "global_rng": torch.get_rng_state(),
+            "buffers": {k: v.detach().cpu() for k, v in model.named_buffers()},
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def save_checkpoint(self, keep: int | None = None) -> Path | None:
         """Write a checkpoint of the whole training state to ``run_dir/checkpoints`` (atomically).
+
+        Under torchrun every process calls it (it gathers each one's random states and buffers) and rank 0
+        writes the file; the others return ``None``.
 
         Args:
             keep: keep only the newest ``keep`` checkpoint files.
@@ -382,6 +515,9 @@ class Trainer:
         if self.checkpoint_dir is None:
             raise TrainingError("checkpoints need a run_dir; pass Trainer(run_dir=...)")
         self._update_elapsed()
+        ranks = distributed.gather_to_main(self._rank_state()) if self.world.distributed else None
+        if not self.world.is_main:
+            return None
         model = self.model
         bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
         if bad:
@@ -407,7 +543,12 @@ class Trainer:
             "epoch_sums": dict(self._epoch_sums),
             "epoch_count": self._epoch_count,
             "callbacks": {cb.state_key: cb.state_dict() for cb in self.callbacks if cb.state_key},
+            "world_size": self.world.size,
+            "precision": self.precision.name,
+            "grad_scaler": self.precision.state_dict(),
         }
+        if ranks is not None:
+            state["ranks"] = ranks
         self.last_checkpoint = ckpt.write(self.checkpoint_dir, self.step, state, keep=keep)
         return self.last_checkpoint
 
@@ -423,7 +564,8 @@ class Trainer:
         else:
             path = Path(resume)
         state = ckpt.read(path)
-        if self.checkpoint_dir is not None and path.parent.resolve() == self.checkpoint_dir.resolve():
+        main = self.world.is_main
+        if main and self.checkpoint_dir is not None and path.parent.resolve() == self.checkpoint_dir.resolve():
             # resuming from an older checkpoint abandons the newer ones: remove them so that the next
             # resume (and pruning, which goes by step) cannot pick a file from the abandoned future
             for newer in ckpt.list_checkpoints(self.checkpoint_dir):
@@ -435,10 +577,17 @@ class Trainer:
                 f"checkpoint {path} belongs to a {state['model_name']!r} model with another config; "
                 "resume with the model and config that wrote it"
             )
+        saved_world = int(state.get("world_size", 1))
         for key, mine in (("batch_size", self.batch_size), ("n_samples", self._sampler.n), ("seed", self.seed)):
             if state[key] != mine:
+                more = ""
+                if key == "batch_size" and saved_world != self.world.size:
+                    more = (
+                        f" (it ran as {saved_world} process(es), this run as {self.world.size}: a different process "
+                        "count may resume only with the same global batch size)"
+                    )
                 raise TrainingError(
-                    f"checkpoint {path} was written with {key}={state[key]} but this run has {key}={mine}; "
+                    f"checkpoint {path} was written with {key}={state[key]} but this run has {key}={mine}{more}; "
                     "resume with the same data, batch size and seed"
                 )
         model.load_state_dict(state["model"])
@@ -450,8 +599,32 @@ class Trainer:
         for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
             opt.load_state_dict(s)
         self._sampler.load_state_dict(state["sampler"])
-        model.generator.set_state(state["model_rng"])
-        torch.set_rng_state(state["global_rng"])
+        self.precision.load_state_dict(state.get("grad_scaler") or {})
+        rank = self.world.rank
+        saved_ranks = state.get("ranks")
+        if saved_ranks is not None and rank < len(saved_ranks):
+            mine = saved_ranks[rank]
+        elif rank == 0:  # a one-process checkpoint
+            mine = {"model_rng": state["model_rng"], "global_rng": state["global_rng"]}
+        else:  # more processes than the run had: this one's noise starts afresh from its rank's seed
+            mine = None
+        if saved_world != self.world.size and main:
+            print(
+                f"genlab: {path.name} was written by {saved_world} process(es) and resumes on {self.world.size}: "
+                "the model, optimizers and batch order continue exactly (the global batch is kept); the "
+                "processes' noise streams do not, so the run will differ from an uninterrupted one",
+                file=sys.stderr,
+            )
+        if mine is not None:
+            model.generator.set_state(mine["model_rng"])
+            torch.set_rng_state(mine["global_rng"])
+            if "cuda_rng" in mine and self.device.type == "cuda":
+                torch.cuda.set_rng_state(mine["cuda_rng"], self.device)
+            with torch.no_grad():
+                own = dict(model.named_buffers())
+                for k, v in mine.get("buffers", {}).items():
+                    if k in own and own[k].shape == v.shape:
+                        own[k].copy_(v)
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self._elapsed_before = float(state["elapsed"])
         self._epoch_sums = dict(state["epoch_sums"])

@@ -213,7 +213,7 @@ class AE(GenerativeModel):
     @evaluating
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` codes drawn from the Gaussian fitted to the training codes, ``(n, *data_shape)``."""
-        eps = torch.randn((n, self.config.latent_dim), generator=self.rng(generator))
+        eps = self.randn((n, self.config.latent_dim), generator=generator)
         return self.decode(self.code_mean + eps * self.code_std)
 
     def diversity_advice(self) -> str:

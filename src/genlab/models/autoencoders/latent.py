@@ -18,7 +18,7 @@ def _code_scale(model: Any, latent: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Centre and spread of the codes: the prior N(0, I) for a VAE, the fitted code Gaussian for an AE."""
     if hasattr(model, "code_mean"):
         return model.code_mean, model.code_std
-    return torch.zeros(latent), torch.ones(latent)
+    return torch.zeros(latent, device=model.device), torch.ones(latent, device=model.device)
 
 
 def _cond_kwargs(model: Any, y: torch.Tensor | None) -> dict[str, Any]:
@@ -45,17 +45,17 @@ def interpolate(
     """
     if steps < 2:
         raise ConfigError(f"interpolation needs steps >= 2, got {steps}")
-    kw = _cond_kwargs(model, None if y is None else torch.as_tensor(y).reshape(1))
+    kw = _cond_kwargs(model, None if y is None else torch.as_tensor(y, device=model.device).reshape(1))
     z1 = model.encode(x1.reshape(1, *model.data_shape), **kw)[0]
     z2 = model.encode(x2.reshape(1, *model.data_shape), **kw)[0]
-    t = torch.linspace(0, 1, steps).unsqueeze(1)
+    t = torch.linspace(0, 1, steps, device=z1.device).unsqueeze(1)
     if spherical:
         cos = torch.dot(z1, z2) / (z1.norm() * z2.norm()).clamp_min(1e-12)
         omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
         z = (torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)
     else:
         z = (1 - t) * z1 + t * z2
-    kw = _cond_kwargs(model, None if y is None else torch.as_tensor(y).reshape(1).expand(steps))
+    kw = _cond_kwargs(model, None if y is None else torch.as_tensor(y, device=model.device).reshape(1).expand(steps))
     return model.decode(z, **kw).reshape(steps, *model.data_shape)
 
 
@@ -72,16 +72,19 @@ def traverse(
     By default the sweep covers the centre +- 3 spreads of that dimension (the prior N(0, 1) for a VAE, the
     Gaussian fitted to the training codes for an AE) in 9 steps.
     """
-    kw1 = _cond_kwargs(model, None if y is None else torch.as_tensor(y).reshape(1))
+    kw1 = _cond_kwargs(model, None if y is None else torch.as_tensor(y, device=model.device).reshape(1))
     z = model.encode(x.reshape(1, *model.data_shape), **kw1)[0]
     if not 0 <= dim < z.numel():
         raise ConfigError(f"dim must be in 0..{z.numel() - 1}, got {dim}")
     if values is None:
         centre, spread = _code_scale(model, z.numel())
-        values = centre[dim] + spread[dim] * torch.linspace(-3, 3, 9)
+        values = centre[dim] + spread[dim] * torch.linspace(-3, 3, 9, device=z.device)
+    values = torch.as_tensor(values, device=z.device)
     zs = z.repeat(len(values), 1)
     zs[:, dim] = values
-    kw = _cond_kwargs(model, None if y is None else torch.as_tensor(y).reshape(1).expand(len(values)))
+    kw = _cond_kwargs(
+        model, None if y is None else torch.as_tensor(y, device=model.device).reshape(1).expand(len(values))
+    )
     return model.decode(zs, **kw).reshape(len(values), *model.data_shape)
 
 
@@ -109,7 +112,7 @@ def project_2d(
     """
     if len(x) < 3:
         raise DataError("a 2D projection needs at least 3 samples")
-    codes = encode_all(model, x, y=y).numpy().astype(np.float64)
+    codes = encode_all(model, x, y=y).cpu().numpy().astype(np.float64)
     if codes.shape[1] == 2:
         return codes
     if codes.shape[1] == 1:

@@ -172,7 +172,7 @@ class StackedAE(GenerativeModel):
     @evaluating
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode codes from the Gaussian fitted to the training codes, ``(n, *data_shape)``."""
-        eps = torch.randn((n, self.dims[-1]), generator=self.rng(generator))
+        eps = self.randn((n, self.dims[-1]), generator=generator)
         return self.decode(self.code_mean + eps * self.code_std)
 
     def diversity_advice(self) -> str:

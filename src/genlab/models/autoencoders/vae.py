@@ -165,7 +165,10 @@ class VAE(GenerativeModel):
         if not self.config.semi_supervised:
             return y
         guess = self.class_logits(x).argmax(1)
-        return guess if y is None else torch.where(torch.as_tensor(y) < 0, guess, torch.as_tensor(y))
+        if y is None:
+            return guess
+        y = torch.as_tensor(y, device=guess.device)
+        return torch.where(y < 0, guess, y)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The code of ``x``: the posterior mean, ``(B, latent_dim)``.
@@ -202,7 +205,7 @@ class VAE(GenerativeModel):
     def reparameterize(
         self, mean: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        eps = torch.randn(mean.shape, generator=self.rng(generator), dtype=mean.dtype)
+        eps = self.randn(mean.shape, generator=generator, dtype=mean.dtype)
         return mean + eps * torch.exp(0.5 * logvar)
 
     def elbo_terms(
@@ -240,11 +243,11 @@ class VAE(GenerativeModel):
         b = x.shape[0]
         mean, logvar = self.posterior(x, y)
         std = torch.exp(0.5 * logvar)
-        eps = torch.randn((k, *mean.shape), generator=self.rng(generator), dtype=mean.dtype)
+        eps = self.randn((k, *mean.shape), generator=generator, dtype=mean.dtype)
         z = mean + eps * std  # (k, B, L)
         log_q = (-0.5 * eps.square() - 0.5 * logvar - 0.5 * _LOG_2PI).sum(-1)
         log_p_z = (-0.5 * z.square() - 0.5 * _LOG_2PI).sum(-1)
-        ys = None if y is None else torch.as_tensor(y).repeat(k)
+        ys = None if y is None else torch.as_tensor(y, device=x.device).repeat(k)
         out = self.decoder_output(z.reshape(k * b, -1), ys).reshape(k, b, -1)
         x3 = x.reshape(1, b, -1)  # broadcast over the k draws instead of copying x k times
         if self.config.likelihood == "bernoulli":  # log p(x|z) = x l - softplus(l), the BCE-with-logits identity
@@ -287,9 +290,9 @@ class VAE(GenerativeModel):
         rows = max(1, min(x.shape[0], memory_floats // (d * min(k, 64))))
         for start in range(0, x.shape[0], rows):
             xb = x[start : start + rows]
-            yb = None if y is None else torch.as_tensor(y)[start : start + rows]
+            yb = None if y is None else torch.as_tensor(y, device=x.device)[start : start + rows]
             chunk = max(1, min(k, memory_floats // (d * xb.shape[0])))
-            acc = torch.full((xb.shape[0],), -math.inf)
+            acc = torch.full((xb.shape[0],), -math.inf, device=xb.device)
             done = 0
             while done < k:
                 m = min(chunk, k - done)
@@ -331,8 +334,8 @@ class VAE(GenerativeModel):
         For a conditional VAE, ``labels`` (``(n,)``) chooses the classes; by default they cycle 0, 1, 2...
         """
         if self.config.n_classes and labels is None:
-            labels = torch.arange(n) % self.config.n_classes
-        z = torch.randn((n, self.config.latent_dim), generator=self.rng(generator))
+            labels = torch.arange(n, device=self.device) % self.config.n_classes
+        z = self.randn((n, self.config.latent_dim), generator=generator)
         return self.decode(z, labels if self.config.n_classes else None)
 
     # --- semi-supervised (M2) ------------------------------------------------------------------------
@@ -365,7 +368,7 @@ class VAE(GenerativeModel):
         b, k = x.shape[0], self.config.n_classes
         if logits is None:
             logits = self.class_logits(x)
-        ys = torch.arange(k).repeat_interleave(b)  # every sample with every class, class-major
+        ys = torch.arange(k, device=x.device).repeat_interleave(b)  # every sample with every class, class-major
         bounds = self.labelled_bound(x.repeat(k, *([1] * (x.dim() - 1))), ys, generator).reshape(k, b).T
         log_q = logits.log_softmax(1)
         q = log_q.exp()
@@ -374,7 +377,7 @@ class VAE(GenerativeModel):
     def _semi_supervised_step(self, batch: Batch, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
         x, y = batch.x, batch.y
         if y is None:
-            y = torch.full((x.shape[0],), -1, dtype=torch.long)
+            y = torch.full((x.shape[0],), -1, dtype=torch.long, device=x.device)
         lab = y >= 0
         logits = self.class_logits(x)
         total = x.new_zeros(())
@@ -446,10 +449,10 @@ class VAE(GenerativeModel):
 
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         g = self.rng(generator)
-        y = torch.randint(0, self.config.n_classes, (n,), generator=g) if self.config.n_classes else None
+        y = self.randint(0, self.config.n_classes, (n,), generator=g) if self.config.n_classes else None
         if y is not None and self.config.semi_supervised:  # about half of them unlabelled
-            y = torch.where(torch.rand(n, generator=g) < 0.5, -1, y)
-        return Batch(torch.rand((n, *self.data_shape), generator=g), y)
+            y = torch.where(self.rand(n, generator=g) < 0.5, -1, y)
+        return Batch(self.rand((n, *self.data_shape), generator=g), y)
 
     def check_data(self, info: DatasetInfo) -> None:
         super().check_data(info)

@@ -101,12 +101,14 @@ class MADE(GenerativeModel):
 
     # --- masks ----------------------------------------------------------------------------------------
     def order(self, index: int = 0) -> torch.Tensor:
-        """The autoregressive order of mask ``index``: ``order[d]`` is the position (1..D) of dimension ``d``."""
+        """The autoregressive order of mask ``index``: ``order[d]`` is the position (1..D) of dimension ``d``.
+
+        On the CPU whatever the model's device: the order and the masks follow from the config alone."""
         c = self.config
         if c.order == "natural" and not (c.order_agnostic and index > 0):
-            return torch.arange(1, self.dim + 1)
+            return torch.arange(1, self.dim + 1, device="cpu")
         g = torch.Generator().manual_seed(c.mask_seed * 1_000_003 + (index if c.order_agnostic else 0))
-        return torch.randperm(self.dim, generator=g) + 1
+        return torch.randperm(self.dim, generator=g, device="cpu") + 1
 
     def _masks(self, index: int) -> tuple:
         if index not in self._cache:
@@ -168,8 +170,8 @@ class MADE(GenerativeModel):
         """``n`` binary samples ``(n, *data_shape)``: each from a mask drawn uniformly among the ``test_masks``,
         one dimension at a time in that mask's order (``D`` passes)."""
         gen = self.rng(generator)
-        which = torch.randint(0, self.config.test_masks, (n,), generator=gen)
-        x = torch.zeros(n, self.dim)
+        which = self.randint(0, self.config.test_masks, (n,), generator=gen)
+        x = torch.zeros(n, self.dim, device=self.device)
         keep = int(self.current_mask)
         try:
             for i in range(self.config.test_masks):
@@ -177,10 +179,10 @@ class MADE(GenerativeModel):
                 if not len(rows):
                     continue
                 self.use_mask(i)
-                v = torch.zeros(len(rows), self.dim)
+                v = torch.zeros(len(rows), self.dim, device=self.device)
                 for d in torch.argsort(self.order(i)).tolist():  # dimensions in their order
                     p = torch.sigmoid(self.logits(v)[:, d])
-                    v[:, d] = (torch.rand(len(rows), generator=gen) < p).float()
+                    v[:, d] = (self.rand(len(rows), generator=gen) < p).float()
                 x[rows] = v
         finally:
             self.use_mask(keep)
@@ -212,7 +214,7 @@ class MADE(GenerativeModel):
         require_unit_range(info, "MADE (a density over binary data)", "binarize the data (binarize='static')")
 
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
-        return Batch(torch.rand((n, *self.data_shape), generator=self.rng(generator)).round(), None)
+        return Batch(self.rand((n, *self.data_shape), generator=generator).round(), None)
 
 
 __all__ = ["MADE", "MADEConfig"]

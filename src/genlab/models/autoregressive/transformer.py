@@ -87,7 +87,7 @@ class TransformerAR(GenerativeModel):
     # --- the density ----------------------------------------------------------------------------------
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` as a ``(B, L)`` long tensor of tokens, checked to be integers in ``0..vocab_size-1``."""
-        t = torch.as_tensor(x).reshape(x.shape[0], -1)
+        t = torch.as_tensor(x, device=self.device).reshape(x.shape[0], -1)
         if t.shape[1] != self.length:
             raise DataError(f"this model reads sequences of {self.length} tokens, got {t.shape[1]}")
         if t.is_floating_point():
@@ -99,7 +99,7 @@ class TransformerAR(GenerativeModel):
         return t
 
     def _inputs(self, tokens: torch.Tensor) -> torch.Tensor:
-        bos = torch.full((tokens.shape[0], 1), self.config.vocab_size, dtype=torch.long)
+        bos = torch.full((tokens.shape[0], 1), self.config.vocab_size, dtype=torch.long, device=tokens.device)
         return torch.cat([bos, tokens[:, :-1]], 1)
 
     def _run(self, inputs: torch.Tensor, start: int = 0, cache: KVCache | None = None, need_weights: bool = False):
@@ -155,7 +155,7 @@ class TransformerAR(GenerativeModel):
         if top_k is not None and not 1 <= top_k <= self.config.vocab_size:
             raise ConfigError(f"top_k must be in 1..{self.config.vocab_size}, got {top_k}")
         gen = self.rng(generator)
-        out = torch.zeros(n, self.length, dtype=torch.long)
+        out = torch.zeros(n, self.length, dtype=torch.long, device=self.device)
         start = 0
         if prompt is not None:
             p = self.tokens_of_prompt(prompt, n)
@@ -170,7 +170,7 @@ class TransformerAR(GenerativeModel):
                 kth = step.topk(top_k, 1).values[:, -1:]
                 step = step.masked_fill(step < kth, float("-inf"))
             probs = torch.softmax(step.double(), 1)
-            out[:, i] = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+            out[:, i] = self.multinomial(probs, 1, generator=gen).squeeze(1)
             if i + 1 < self.length:
                 logits, _ = self._run(out[:, i : i + 1], i + 1, cache)
         return out.float().reshape(n, *self.config.data_shape)
@@ -181,8 +181,8 @@ class TransformerAR(GenerativeModel):
             unknown = sorted(set(prompt) - set(self.config.vocab))
             if not self.config.vocab or unknown:
                 raise ConfigError(f"the prompt has characters outside the model's vocab: {unknown[:10]}")
-            prompt = torch.tensor([self.config.vocab.index(ch) for ch in prompt])
-        p = torch.as_tensor(prompt).long()
+            prompt = torch.tensor([self.config.vocab.index(ch) for ch in prompt], device=self.device)
+        p = torch.as_tensor(prompt, device=self.device).long()
         p = p.expand(n, -1) if p.ndim == 1 else p
         if p.ndim != 2 or p.shape[0] != n or not 0 < p.shape[1] < self.length:
             raise ConfigError(f"a prompt is (P,) or (n, P) tokens with 0 < P < {self.length}, got {tuple(p.shape)}")
@@ -206,7 +206,7 @@ class TransformerAR(GenerativeModel):
         if len(shape) == 3 and shape[0] == 1:
             h, w = shape[1:]
             q = (h // 2) * w + w // 2
-            per_token = torch.zeros(*maps.shape[:2], self.length)
+            per_token = torch.zeros(*maps.shape[:2], self.length, device=maps.device)
             per_token[..., :-1] = maps[:, :, q, 1:]  # the start token's share is left out of the picture
             pics = per_token.reshape(-1, 1, h, w)
         else:
@@ -226,9 +226,8 @@ class TransformerAR(GenerativeModel):
 
     def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
         nll = self._nll(batch.x).mean()
-        optimizers[0].zero_grad(set_to_none=True)
-        (nll / self.length).backward()  # per-token scale: the learning rate does not depend on L
-        optimizers[0].step()
+        # per-token scale: the learning rate does not depend on L
+        self.optimize(nll / self.length, optimizers[0])
         return {"loss": nll.detach()}
 
     @torch.no_grad()
@@ -246,7 +245,7 @@ class TransformerAR(GenerativeModel):
 
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         g = self.rng(generator)
-        return Batch(torch.randint(0, self.config.vocab_size, (n, *self.data_shape), generator=g).float(), None)
+        return Batch(self.randint(0, self.config.vocab_size, (n, *self.data_shape), generator=g).float(), None)
 
 
 __all__ = ["TransformerAR", "TransformerARConfig"]

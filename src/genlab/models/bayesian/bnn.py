@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..._device import seed_from, seeded_global_rng
 from ...config import (
     MAX_COPIES,
     MAX_LAYERS,
@@ -185,8 +186,8 @@ class BNN(GenerativeModel):
                 for m in self.modules():
                     if isinstance(m, nn.Dropout):
                         m.train()
-                with torch.random.fork_rng(devices=[]):  # dropout draws from torch's RNG: seed it, then restore
-                    torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
+                # dropout draws from torch's global RNG (of the CPU or the model's device): seed it, then restore
+                with seeded_global_rng(seed_from(gen), x.device):
                     return torch.stack([self._outputs(self.members[0], x) for _ in range(n_samples)])
             self._set_generator(gen)
             try:
@@ -244,19 +245,19 @@ class BNN(GenerativeModel):
         gen = self.rng(generator)
         raw = self._draws(self._checked(x), n, gen).double()  # n draws; an ensemble gives its members
         if raw.shape[0] != n:  # a fixed set of networks: one drawn per sample
-            raw = raw[torch.randint(0, raw.shape[0], (n,), generator=gen)]
+            raw = raw[self.randint(0, raw.shape[0], (n,), generator=gen)]
         if self.classification:
             p = raw.softmax(-1).reshape(-1, raw.shape[-1])
-            return torch.multinomial(p, 1, generator=gen).reshape(n, -1).float()
+            return self.multinomial(p, 1, generator=gen).reshape(n, -1).float()
         mu, var = self._split(raw)
-        return (mu + var.sqrt() * torch.randn(mu.shape, generator=gen, dtype=mu.dtype)).float()
+        return (mu + var.sqrt() * self.randn(mu.shape, generator=gen, dtype=mu.dtype)).float()
 
     def _require(self, task: str) -> None:
         if self.config.task != task:
             raise ConfigError(f"this BNN does {self.config.task}, not {task}")
 
     def _checked(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.as_tensor(x)
+        x = torch.as_tensor(x, device=self.device)  # user data on any device: the outputs are on the model's
         if tuple(x.shape[1:]) != tuple(self.config.data_shape) and x[0].numel() != math.prod(self.config.data_shape):
             raise DataError(f"this BNN takes inputs of shape {tuple(self.config.data_shape)}, got {tuple(x.shape[1:])}")
         return x.reshape(x.shape[0], *self.config.data_shape)
@@ -272,7 +273,7 @@ class BNN(GenerativeModel):
     def kl(self) -> torch.Tensor:
         """``KL(q(w) || p(w))`` of all Bayesian layers (0 for the other methods)."""
         layers = self._bayes_layers()
-        return sum((layer.kl() for layer in layers), torch.zeros(()))
+        return sum((layer.kl() for layer in layers), torch.zeros((), device=self.device))
 
     @torch.no_grad()
     def on_train_start(self, x: torch.Tensor) -> None:
@@ -324,10 +325,10 @@ class BNN(GenerativeModel):
 
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         g = self.rng(generator)
-        x = torch.rand((n, *self.data_shape), generator=g)
+        x = self.rand((n, *self.data_shape), generator=g)
         if self.classification:
-            return Batch(x, torch.randint(0, self.config.n_outputs, (n,), generator=g))
-        return Batch(x, torch.randn((n, self.config.n_outputs), generator=g))
+            return Batch(x, self.randint(0, self.config.n_outputs, (n,), generator=g))
+        return Batch(x, self.randn((n, self.config.n_outputs), generator=g))
 
 
 __all__ = ["BNN", "BNNConfig", "Predictive"]

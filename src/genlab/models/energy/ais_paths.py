@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 import torch.nn.functional as F
 
+from ..._device import randn
 from ...errors import ConfigError
 from .sampling import bernoulli
 
@@ -43,7 +44,9 @@ class RBMPath:
         self.gaussian = rbm.gaussian
         self.sigma = rbm.sigma.detach()
         self.n_hidden = self.W.shape[1]
-        self.base_bias = self.b if base_bias is None else torch.as_tensor(base_bias, dtype=self.W.dtype)
+        self.base_bias = (
+            self.b if base_bias is None else torch.as_tensor(base_bias, dtype=self.W.dtype, device=self.W.device)
+        )
         if self.base_bias.shape != self.b.shape:
             raise ValueError(f"base_bias must have shape {tuple(self.b.shape)}, got {tuple(self.base_bias.shape)}")
 
@@ -55,7 +58,7 @@ class RBMPath:
 
     def sample_base(self, n: int, generator: torch.Generator) -> torch.Tensor:
         if self.gaussian:
-            return self.b + self.sigma * torch.randn((n, self.b.shape[0]), generator=generator)
+            return self.b + self.sigma * randn((n, self.b.shape[0]), generator=generator, device=self.b.device)
         return bernoulli(torch.sigmoid(self.base_bias).expand(n, -1).contiguous(), generator)
 
     def step(self, x: torch.Tensor, beta_prev: float, beta: float, generator: torch.Generator) -> tuple:
@@ -68,7 +71,7 @@ class RBMPath:
         h = bernoulli(torch.sigmoid_(act.mul_(beta)), generator)
         if self.gaussian:
             mean = torch.addcmul(self.b, h @ self.W.t(), self.sigma, value=beta)
-            x = mean + self.sigma * torch.randn(mean.shape, generator=generator)
+            x = mean + self.sigma * randn(mean.shape, generator=generator, device=mean.device)
         else:
             logits = torch.addmm(self.base_bias, h, self.W.t(), beta=1.0, alpha=beta)
             logits.add_(self.b - self.base_bias, alpha=beta)
@@ -124,14 +127,14 @@ class DBMPath:
         self.base = self._base(base_bias)
 
     def _base(self, base_bias) -> list[torch.Tensor]:
-        dtype = self.b[0].dtype
+        dtype, device = self.b[0].dtype, self.b[0].device
         if base_bias is None:
-            base = [self.b[0], *(torch.zeros(d, dtype=dtype) for d in self.dims[1:])]
+            base = [self.b[0], *(torch.zeros(d, dtype=dtype, device=device) for d in self.dims[1:])]
         elif isinstance(base_bias, torch.Tensor) and base_bias.ndim == 1:
-            base = [base_bias, *(torch.zeros(d, dtype=dtype) for d in self.dims[1:])]
+            base = [base_bias, *(torch.zeros(d, dtype=dtype, device=device) for d in self.dims[1:])]
         else:
             base = list(base_bias)
-        base = [torch.as_tensor(a, dtype=dtype) for a in base]
+        base = [torch.as_tensor(a, dtype=dtype, device=device) for a in base]
         if [tuple(a.shape) for a in base] != [(d,) for d in self.dims]:
             raise ConfigError(
                 f"base_bias must be one tensor per layer with sizes {self.dims} (or one visible tensor), got "

@@ -69,6 +69,12 @@ class BoltzmannMachine(GenerativeModel):
         Salakhutdinov, R. & Hinton, G. E. (2009). Deep Boltzmann Machines. AISTATS.
     """
 
+    precisions = ("32",)
+    precision_note = (
+        "its updates are sufficient statistics of Gibbs samples "
+        "(differences of small averages that bfloat16/float16 would round away)"
+    )
+
     likelihood_method = "exact"
 
     output_range = (0.0, 1.0)
@@ -109,7 +115,9 @@ class BoltzmannMachine(GenerativeModel):
         self._check_enumerable(self.n_units)
         W, b = self.W.double(), self.b.double()
         beta = inverse_temperature(temperature)
-        return float(logsumexp_chunks(lambda s: beta * (0.5 * ((s @ W) * s).sum(1) + s @ b), self.n_units))
+        return float(
+            logsumexp_chunks(lambda s: beta * (0.5 * ((s @ W) * s).sum(1) + s @ b), self.n_units, device=W.device)
+        )
 
     @evaluating
     def free_energy(self, x: torch.Tensor) -> torch.Tensor:
@@ -123,7 +131,7 @@ class BoltzmannMachine(GenerativeModel):
         vis = 0.5 * ((v @ Wvv) * v).sum(1) + v @ b[:D]  # (B,)
         if H == 0:
             return -vis
-        hs = states(H)  # (2^H, H)
+        hs = states(H, device=W.device)  # (2^H, H)
         hid = 0.5 * ((hs @ Whh) * hs).sum(1) + hs @ b[D:]  # (2^H,)
         return -(vis + torch.logsumexp(hid[None, :] + v @ Wvh @ hs.t(), 1))
 
@@ -156,7 +164,7 @@ class BoltzmannMachine(GenerativeModel):
         ``temperature`` is one value or one per sweep (simulated annealing).
         """
         gen = self.rng(generator)
-        temps = torch.as_tensor(temperature, dtype=torch.float64).flatten()
+        temps = torch.as_tensor(temperature, dtype=torch.float64, device="cpu").flatten()  # read as Python floats
         if temps.numel() not in (1, sweeps) or bool((temps <= 0).any()):
             raise ConfigError(f"temperature must be > 0, one value or one per sweep ({sweeps}); got {temperature}")
         s = s.to(self.W.dtype).clone()
@@ -165,7 +173,7 @@ class BoltzmannMachine(GenerativeModel):
         order = list(units if units is not None else range(self.n_units))
         for t in range(sweeps):
             beta = 1.0 / float(temps[min(t, temps.numel() - 1)])
-            u = torch.rand((s.shape[0], len(order)), generator=gen)
+            u = self.rand((s.shape[0], len(order)), generator=gen)
             for j, i in enumerate(order):
                 new = (u[:, j] < torch.sigmoid(field[:, i] * beta)).to(s.dtype)
                 delta = new - s[:, i]
@@ -174,7 +182,7 @@ class BoltzmannMachine(GenerativeModel):
         return s
 
     def _random_states(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        return bernoulli(torch.full((n, self.n_units), 0.5), gen)
+        return bernoulli(torch.full((n, self.n_units), 0.5, device=self.device), gen)
 
     @torch.no_grad()
     def sample(
@@ -254,7 +262,7 @@ class BoltzmannMachine(GenerativeModel):
         v = self._flat(x)
         D = self.n_visible
         gen = self.rng(generator)
-        s = torch.cat([v, torch.full((v.shape[0], c.n_hidden), 0.5)], 1)
+        s = torch.cat([v, torch.full((v.shape[0], c.n_hidden), 0.5, device=v.device)], 1)
         if c.n_hidden == 0:
             return s
         W, b = self.W.detach(), self.b.detach()
@@ -291,7 +299,7 @@ class BoltzmannMachine(GenerativeModel):
         require_unit_range(info, "Boltzmann machine", "binary data in [0, 1]")
 
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
-        return Batch(torch.rand((n, *self.data_shape), generator=self.rng(generator)).round(), None)
+        return Batch(self.rand((n, *self.data_shape), generator=generator).round(), None)
 
 
 def _schedule(t_start: float | None, t_end: float, sweeps: int) -> torch.Tensor:
@@ -300,6 +308,6 @@ def _schedule(t_start: float | None, t_end: float, sweeps: int) -> torch.Tensor:
         raise ConfigError(f"sweeps must be >= 1, got {sweeps}")
     inverse_temperature(t_end)
     if t_start is None:
-        return torch.tensor([t_end], dtype=torch.float64)
+        return torch.tensor([t_end], dtype=torch.float64, device="cpu")  # read as Python floats
     inverse_temperature(t_start)
-    return torch.logspace(math.log10(t_start), math.log10(t_end), sweeps, dtype=torch.float64)
+    return torch.logspace(math.log10(t_start), math.log10(t_end), sweeps, dtype=torch.float64, device="cpu")

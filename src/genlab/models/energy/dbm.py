@@ -110,6 +110,12 @@ class DBM(StackMixin, GenerativeModel):
         Neural Computation 24.
     """
 
+    precisions = ("32",)
+    precision_note = (
+        "its updates are sufficient statistics of Gibbs samples "
+        "(differences of small averages that bfloat16/float16 would round away)"
+    )
+
     likelihood_method = "ais"
 
     output_range = (0.0, 1.0)
@@ -189,7 +195,7 @@ class DBM(StackMixin, GenerativeModel):
     # --- generation ---------------------------------------------------------------------------------------
     def _random_states(self, n: int, gen: torch.Generator) -> list[torch.Tensor]:
         v = bernoulli(torch.sigmoid(self.biases[0].detach()).expand(n, -1).contiguous(), gen)
-        return [v] + [bernoulli(torch.full((n, d), 0.5), gen) for d in self.dims[1:]]
+        return [v] + [bernoulli(torch.full((n, d), 0.5, device=v.device), gen) for d in self.dims[1:]]
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, *, steps: int = 1000) -> torch.Tensor:
@@ -223,7 +229,7 @@ class DBM(StackMixin, GenerativeModel):
     def base_biases(self, x: torch.Tensor, smoothing: float = 0.05, batch_size: int = 10_000) -> list[torch.Tensor]:
         """Biases of the AIS base model, one tensor per layer: the smoothed log-odds of the means of binary data
         ``x`` and of its mean-field posterior ``q(h^l|x)`` (the base rates of every layer)."""
-        sums = [torch.zeros(d, dtype=torch.float64) for d in self.dims]
+        sums = [torch.zeros(d, dtype=torch.float64, device=self.device) for d in self.dims]
         for a in range(0, x.shape[0], batch_size):
             for total, mu in zip(sums, self.mean_field(x[a : a + batch_size]), strict=True):
                 total += mu.double().sum(0)
@@ -242,7 +248,7 @@ class DBM(StackMixin, GenerativeModel):
                 f"exact log Z enumerates the even or the odd layers: {min(sizes)} units > {MAX_EXACT_UNITS}; "
                 "use AIS (genlab.metrics.log_partition)"
             )
-        return float(logsumexp_chunks(lambda s: path.log_unnorm(path.split(s), 1.0), n))
+        return float(logsumexp_chunks(lambda s: path.log_unnorm(path.split(s), 1.0), n, device=self.device))
 
     @evaluating
     def log_prob(self, x: torch.Tensor, log_z: float | None = None) -> torch.Tensor:
@@ -383,7 +389,7 @@ class DBM(StackMixin, GenerativeModel):
         require_unit_range(info, "deep Boltzmann machine", "binary data or intensities in [0, 1]")
 
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
-        return Batch(torch.rand((n, *self.data_shape), generator=self.rng(generator)).round(), None)
+        return Batch(self.rand((n, *self.data_shape), generator=generator).round(), None)
 
 
 __all__ = ["DBM", "DBMConfig"]

@@ -110,6 +110,12 @@ class DBN(StackMixin, GenerativeModel):
         Salakhutdinov, R. & Murray, I. (2008). On the Quantitative Analysis of Deep Belief Networks. ICML.
     """
 
+    precisions = ("32",)
+    precision_note = (
+        "its updates are sufficient statistics of Gibbs samples "
+        "(differences of small averages that bfloat16/float16 would round away)"
+    )
+
     likelihood_method = "ais"
 
     def __init__(self, config: DBNConfig) -> None:
@@ -200,9 +206,9 @@ class DBN(StackMixin, GenerativeModel):
         if self.n_layers == 1:
             return top.log_prob(x, log_z)
         gen = self.rng(generator)
-        total = torch.zeros(x.shape[0], dtype=torch.float64)
+        total = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
         for _ in range(n_samples):
-            below, bound = x, torch.zeros(x.shape[0], dtype=torch.float64)
+            below, bound = x, torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
             for i in range(self.n_layers - 1):
                 h = bernoulli(self.rbms[i].transform(below), gen)
                 bound += self.rbms[i].log_visible_given_hidden(below, h).double()

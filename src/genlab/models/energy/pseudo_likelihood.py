@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from ..._device import randint
+
 if TYPE_CHECKING:
     from .rbm import RBM
 
@@ -21,14 +23,14 @@ def pseudo_log_likelihood(rbm: RBM, v: torch.Tensor, generator: torch.Generator,
     fe = rbm.free_energy(v)
     d = v.shape[1]
     if not exact:
-        idx = torch.randint(0, d, (v.shape[0],), generator=generator)
+        idx = randint(0, d, (v.shape[0],), generator=generator, device=v.device)
         flipped = v.clone()
-        rows = torch.arange(v.shape[0])
+        rows = torch.arange(v.shape[0], device=v.device)
         flipped[rows, idx] = 1 - flipped[rows, idx]
         return d * F.logsigmoid(rbm.free_energy(flipped) - fe)
     W, b, c = rbm.params()
     act = rbm._hidden_logits(v, (W, b, c))  # (B, H)
-    total = torch.zeros(v.shape[0])
+    total = torch.zeros(v.shape[0], device=v.device)
     for i in range(d):
         delta = (1 - 2 * v[:, i : i + 1]) * W[i]
         fe_flip = -(v @ b + (1 - 2 * v[:, i]) * b[i]) - F.softplus(act + delta).sum(1)

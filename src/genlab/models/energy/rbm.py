@@ -13,6 +13,7 @@ from torch import nn
 from ...config import MAX_CHAINS, MAX_STEPS, MAX_WIDTH, BaseConfig, param, shape_param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
+from ...nn.collective import shard_mean
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, evaluating, require_unit_range
@@ -126,6 +127,12 @@ class RBM(GenerativeModel):
         Melchior, J., Fischer, A. & Wiskott, L. (2016). How to Center Deep Boltzmann Machines. JMLR.
     """
 
+    precisions = ("32",)
+    precision_note = (
+        "its updates are sufficient statistics of Gibbs samples "
+        "(differences of small averages that bfloat16/float16 would round away)"
+    )
+
     likelihood_method = "ais"
 
     def __init__(self, config: RBMConfig) -> None:
@@ -188,7 +195,7 @@ class RBM(GenerativeModel):
 
     def _log_jacobian(self) -> torch.Tensor:
         """``sum log std``: the change of density from standardized units to data units."""
-        return self.data_std.log().sum() if self.gaussian else torch.zeros(())
+        return self.data_std.log().sum() if self.gaussian else torch.zeros((), device=self.data_std.device)
 
     # --- conditionals (model space, flat) -----------------------------------------------------------------
     def _vis_in(self, v: torch.Tensor) -> torch.Tensor:
@@ -213,7 +220,7 @@ class RBM(GenerativeModel):
 
     def _sample_visible_from_mean(self, mean: torch.Tensor, gen: torch.Generator, beta: float) -> torch.Tensor:
         if self.gaussian:
-            return mean + (self.sigma.detach() / math.sqrt(beta)) * torch.randn(mean.shape, generator=gen)
+            return mean + (self.sigma.detach() / math.sqrt(beta)) * self.randn(mean.shape, generator=gen)
         return bernoulli(mean, gen)
 
     def _chain(self, v: torch.Tensor, steps: int, gen: torch.Generator, beta: float):
@@ -350,7 +357,7 @@ class RBM(GenerativeModel):
         """Start states: independent draws from the visible biases alone (the data's marginals after init)."""
         _, b, _ = self.params()
         if self.gaussian:
-            return b + self.sigma.detach() * torch.randn((n, self.n_visible), generator=gen)
+            return b + self.sigma.detach() * self.randn((n, self.n_visible), generator=gen)
         return bernoulli(torch.sigmoid(b).expand(n, -1), gen)
 
     @torch.no_grad()
@@ -451,7 +458,7 @@ class RBM(GenerativeModel):
         if self.gaussian:
             if c.standardize:
                 self.data_mean.copy_(v.mean(0))
-                self.data_std.copy_(v.std(0).clamp_min(1e-3) if v.shape[0] > 1 else torch.ones(v.shape[1]))
+                self.data_std.copy_(v.std(0).clamp_min(1e-3) if v.shape[0] > 1 else torch.ones_like(self.data_std))
             v = (v - self.data_mean) / self.data_std
             self.b.copy_(v.mean(0))
         else:
@@ -488,7 +495,8 @@ class RBM(GenerativeModel):
         recon, mean_h = self.estimate_gradient(batch.x)
         optimizers[0].step()
         if c.centering:  # move the hidden offset, keep the distribution (b absorbs the change)
-            new = torch.lerp(self.h_offset, mean_h, c.centering_rate)
+            # the whole batch's mean activation under torchrun, so every process moves its offset alike
+            new = torch.lerp(self.h_offset, shard_mean(mean_h), c.centering_rate)
             self.b.add_(self.W @ (new - self.h_offset))
             self.h_offset.copy_(new)
         return {"loss": recon}
@@ -574,7 +582,7 @@ class RBM(GenerativeModel):
         else:
             gb = vk.mean(0) - v0.mean(0)
         if c.sparsity_target > 0:  # penalty pulling the running mean activation q towards the target
-            self.q_hidden.lerp_(mean_y0, 1 - c.sparsity_decay)
+            self.q_hidden.lerp_(shard_mean(mean_y0), 1 - c.sparsity_decay)  # the whole batch's, under torchrun
             push = c.sparsity_cost * (self.q_hidden - c.sparsity_target)
             gc += push
             gW.addr_(self._phase(v0, ph0)[0].mean(0), push)
@@ -599,8 +607,8 @@ class RBM(GenerativeModel):
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         g = self.rng(generator)
         if self.gaussian:
-            return Batch(torch.randn((n, *self.data_shape), generator=g), None)
-        return Batch(torch.rand((n, *self.data_shape), generator=g).round(), None)
+            return Batch(self.randn((n, *self.data_shape), generator=g), None)
+        return Batch(self.rand((n, *self.data_shape), generator=g).round(), None)
 
 
 def _squared_error(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from ..._device import DeviceLike, rand
 from ...errors import ConfigError
 
 #: configurations summed per chunk when enumerating binary states
@@ -20,9 +21,10 @@ def bernoulli(p: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Binary draws with probabilities ``p`` (same shape and dtype), from ``generator``.
 
     ``u < p`` for uniform ``u``: three times faster than ``torch.bernoulli`` on the CPU (0.35 vs 1 ms for a
-    128x500 batch here), with the same distribution.
+    128x500 batch here), with the same distribution. The uniforms are drawn on ``generator``'s device and
+    compared on ``p``'s.
     """
-    return torch.rand(p.shape, generator=generator, dtype=p.dtype).lt_(p)
+    return rand(p.shape, generator=generator, device=p.device, dtype=p.dtype).lt_(p)
 
 
 def inverse_temperature(temperature: float) -> float:
@@ -32,18 +34,24 @@ def inverse_temperature(temperature: float) -> float:
     return 1.0 / temperature
 
 
-def states(n: int, start: int = 0, stop: int | None = None, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """Binary configurations ``start..stop-1`` of ``n`` units as rows ``(stop - start, n)``; bit ``i`` is unit ``i``."""
+def states(
+    n: int, start: int = 0, stop: int | None = None, dtype: torch.dtype = torch.float64, device: DeviceLike = None
+) -> torch.Tensor:
+    """Binary configurations ``start..stop-1`` of ``n`` units as rows ``(stop - start, n)`` on ``device`` (default:
+    the CPU); bit ``i`` is unit ``i``."""
     stop = 2**n if stop is None else stop
-    codes = torch.arange(start, stop, dtype=torch.int64)
-    return ((codes[:, None] >> torch.arange(n)) & 1).to(dtype)
+    codes = torch.arange(start, stop, dtype=torch.int64, device=device)
+    return ((codes[:, None] >> torch.arange(n, device=device)) & 1).to(dtype)
 
 
-def logsumexp_chunks(fn: Callable[[torch.Tensor], torch.Tensor], n: int, dtype: torch.dtype = torch.float64):
-    """``log sum_s exp(fn(s))`` over all ``2**n`` binary ``s``, in chunks; ``fn`` maps ``(M, n)`` to ``(M,)``."""
+def logsumexp_chunks(
+    fn: Callable[[torch.Tensor], torch.Tensor], n: int, dtype: torch.dtype = torch.float64, device: DeviceLike = None
+):
+    """``log sum_s exp(fn(s))`` over all ``2**n`` binary ``s`` (made on ``device``), in chunks; ``fn`` maps
+    ``(M, n)`` to ``(M,)``."""
     total = 2**n
     step = 2**CHUNK_BITS
-    parts = [torch.logsumexp(fn(states(n, a, min(a + step, total), dtype)), 0) for a in range(0, total, step)]
+    parts = [torch.logsumexp(fn(states(n, a, min(a + step, total), dtype, device)), 0) for a in range(0, total, step)]
     return torch.logsumexp(torch.stack(parts), 0)
 
 
@@ -64,12 +72,12 @@ def rbm_log_partition(W: torch.Tensor, b: torch.Tensor, c: torch.Tensor, sigma: 
             a = h @ W.t()
             return h @ c + (a * b / sig + a.square() / 2).sum(1)
 
-        return float(logsumexp_chunks(term, n_h) + (0.5 * math.log(2 * math.pi) + sig.log()).sum())
+        return float(logsumexp_chunks(term, n_h, device=W.device) + (0.5 * math.log(2 * math.pi) + sig.log()).sum())
     if min(n_v, n_h) > MAX_EXACT_UNITS:
         raise ConfigError(
             f"exact log Z needs a layer of at most {MAX_EXACT_UNITS} units (this RBM is {n_v}-{n_h}); "
             "estimate it with genlab.metrics.log_partition (AIS)"
         )
     if n_h <= n_v:
-        return float(logsumexp_chunks(lambda h: h @ c + F.softplus(h @ W.t() + b).sum(1), n_h))
-    return float(logsumexp_chunks(lambda v: v @ b + F.softplus(v @ W + c).sum(1), n_v))
+        return float(logsumexp_chunks(lambda h: h @ c + F.softplus(h @ W.t() + b).sum(1), n_h, device=W.device))
+    return float(logsumexp_chunks(lambda v: v @ b + F.softplus(v @ W + c).sum(1), n_v, device=W.device))

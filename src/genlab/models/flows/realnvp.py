@@ -131,7 +131,7 @@ class RealNVP(GenerativeModel):
             return v, logdet
         y = x
         if c.dequantize:
-            u = torch.rand(x.shape, generator=self.rng(generator), dtype=x.dtype)
+            u = self.rand(x.shape, generator=generator, dtype=x.dtype)
             y = (x * 255.0 + u) / 256.0
         a = c.logit_alpha
         p = a + (1 - 2 * a) * y
@@ -205,7 +205,7 @@ class RealNVP(GenerativeModel):
         """``n`` samples ``(n, *data_shape)``: ``z ~ N(0, temperature^2 I)`` through the inverse flow."""
         if not temperature > 0:
             raise ConfigError(f"temperature must be > 0, got {temperature}")
-        z = torch.randn((n, self.dim), generator=self.rng(generator)) * temperature
+        z = self.randn((n, self.dim), generator=generator) * temperature
         return self.inverse(z).float()
 
     def diversity_advice(self) -> str:
@@ -224,7 +224,7 @@ class RealNVP(GenerativeModel):
         if not self.config.image and self.config.standardize:
             v = x.reshape(x.shape[0], -1).to(self.data_mean.dtype)
             self.data_mean.copy_(v.mean(0))
-            self.data_std.copy_(v.std(0).clamp_min(1e-6) if len(v) > 1 else torch.ones(self.dim))
+            self.data_std.copy_(v.std(0).clamp_min(1e-6) if len(v) > 1 else torch.ones_like(self.data_std))
         was = self.training
         self.train()
         self.flow(self._preprocess(x[:2000], torch.Generator().manual_seed(0))[0])  # activation norms initialise
@@ -260,8 +260,8 @@ class RealNVP(GenerativeModel):
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         g = self.rng(generator)
         if self.config.image:
-            return Batch(torch.randint(0, 256, (n, *self.data_shape), generator=g).float() / 255, None)
-        return Batch(torch.randn((n, *self.data_shape), generator=g), None)
+            return Batch(self.randint(0, 256, (n, *self.data_shape), generator=g).float() / 255, None)
+        return Batch(self.randn((n, *self.data_shape), generator=g), None)
 
 
 __all__ = ["RealNVP", "RealNVPConfig"]

@@ -255,7 +255,7 @@ class GAN(GenerativeModel):
     # --- public API ---------------------------------------------------------------------------------
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` codes ``z ~ N(0, I)``, ``(n, latent_dim)``."""
-        return torch.randn(n, self.config.latent_dim, generator=self.rng(generator))
+        return self.randn(n, self.config.latent_dim, generator=generator)
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, ema: bool = True) -> torch.Tensor:
         """Samples ``G(z[, y])`` in the data's space, ``(B, *data_shape)``; uses the EMA generator if there is one."""
@@ -270,7 +270,7 @@ class GAN(GenerativeModel):
 
         Eval mode, no gradients; :meth:`generate` is the differentiable map the training step uses."""
         if self.config.n_classes and labels is None:
-            labels = torch.arange(n) % self.config.n_classes
+            labels = torch.arange(n, device=self.device) % self.config.n_classes
         return self.generate(self.noise(n, generator), labels)
 
     @evaluating
@@ -305,7 +305,7 @@ class GAN(GenerativeModel):
         return c.instance_noise * max(0.0, 1.0 - step / c.instance_noise_steps)
 
     def _d_input(self, x: torch.Tensor, std: float, gen: torch.Generator) -> torch.Tensor:
-        return x + std * torch.randn(x.shape, generator=gen) if std > 0 else x
+        return x + std * self.randn(x.shape, generator=gen) if std > 0 else x
 
     def _mean_out(self, scores: torch.Tensor) -> float:
         return float(
@@ -317,13 +317,13 @@ class GAN(GenerativeModel):
         """The Euclidean norm of a list of gradient tensors taken together (0 for an empty list)."""
         return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))) if grads else 0.0
 
-    @staticmethod
-    def _update(loss: torch.Tensor, params: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> float:
-        """``zero_grad -> backward -> step``; returns the gradient norm before the step."""
+    def _update(self, loss: torch.Tensor, params: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> float:
+        """``zero_grad -> backward -> step``; returns the gradient norm before the step (of the loss as scaled
+        under 16-mixed precision, of this process's shard under data-parallel training)."""
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.backward(loss)
         norm = GAN.grad_norm([p.grad for p in params if p.grad is not None])
-        optimizer.step()
+        self.step(optimizer)
         return norm
 
     def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
@@ -390,7 +390,7 @@ class GAN(GenerativeModel):
                 self.netD.requires_grad_(True)
             self.g_updates += 1
             self._update_ema()
-            self.last_g.copy_(torch.tensor([float(g_loss.detach()), grad_g]))
+            self.last_g.copy_(torch.tensor([float(g_loss.detach()), grad_g], device=self.last_g.device))
         out["g_loss"], out["grad_norm_g"] = self.last_g.tolist()  # 0, 0 before the first G update
         return out
 
@@ -418,6 +418,6 @@ class GAN(GenerativeModel):
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         g = self.rng(generator)
         lo, hi = self._range if self.bounded else (-1.0, 1.0)
-        x = lo + (hi - lo) * torch.rand((n, *self.data_shape), generator=g)
-        y = torch.randint(self.config.n_classes, (n,), generator=g) if self.config.n_classes else None
+        x = lo + (hi - lo) * self.rand((n, *self.data_shape), generator=g)
+        y = self.randint(0, self.config.n_classes, (n,), generator=g) if self.config.n_classes else None
         return Batch(x, y)

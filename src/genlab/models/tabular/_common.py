@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ..._device import rand
 from ...config import MAX_SAMPLE_SIZE, BaseConfig, param, shape_param
 from ...data.dataset import DatasetInfo
 from ...errors import ConfigError, DataError
@@ -66,18 +67,21 @@ def spans_of(config: TableConfig) -> list[Span]:
 
 
 def example_rows(spans: list[Span], n: int, generator: torch.Generator) -> torch.Tensor:
-    """``n`` random valid encoded rows: scalars in (-1, 1) or N(0, 1), one-hot parts, integer codes."""
+    """``n`` random valid encoded rows: scalars in (-1, 1) or N(0, 1), one-hot parts, integer codes (on the
+    generator's device)."""
     width = spans[-1].stop
-    x = torch.zeros(n, width)
+    dev = generator.device
+    x = torch.zeros(n, width, device=dev)
     for s in spans:
         if s.kind == "t":
-            x[:, s.start] = torch.rand(n, generator=generator) * 1.8 - 0.9
+            x[:, s.start] = torch.rand(n, generator=generator, device=dev) * 1.8 - 0.9
         elif s.kind == "c":
-            x[:, s.start] = torch.randn(n, generator=generator)
+            x[:, s.start] = torch.randn(n, generator=generator, device=dev)
         elif s.kind == "i":
-            x[:, s.start] = torch.randint(0, 3, (n,), generator=generator).float()
+            x[:, s.start] = torch.randint(0, 3, (n,), generator=generator, device=dev).float()
         else:
-            x[torch.arange(n), s.start + torch.randint(0, s.width, (n,), generator=generator)] = 1.0
+            code = torch.randint(0, s.width, (n,), generator=generator, device=dev)
+            x[torch.arange(n, device=dev), s.start + code] = 1.0
     return x
 
 
@@ -107,7 +111,7 @@ class Dropout(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = torch.rand(x.shape, dtype=x.dtype) >= self.p
+        keep = torch.rand(x.shape, dtype=x.dtype, device=x.device) >= self.p
         return x * keep * (1.0 / (1.0 - self.p))
 
     def extra_repr(self) -> str:
@@ -137,19 +141,33 @@ class Activation:
         ]
         order = torch.cat([self.scalars, *(idx for _, idx in self.groups)])
         self.inverse = torch.argsort(order)
+        self._on: dict[torch.device, tuple] = {}  # the index tensors copied to each device rows come from
+
+    def _indices(self, device: torch.device) -> tuple[torch.Tensor, list[tuple[int, torch.Tensor]], torch.Tensor]:
+        """``(scalars, groups, inverse)`` on ``device`` (built on the CPU, copied once per device)."""
+        if device.type == "cpu":
+            return self.scalars, self.groups, self.inverse
+        if device not in self._on:
+            self._on[device] = (
+                self.scalars.to(device),
+                [(w, idx.to(device)) for w, idx in self.groups],
+                self.inverse.to(device),
+            )
+        return self._on[device]
 
     def __call__(self, raw: torch.Tensor, tau: float, generator: torch.Generator, hard: bool = False) -> torch.Tensor:
         """``hard``: one-hots of the arg-max of each part (a draw from its softmax(logits)) instead of soft ones."""
         n = len(raw)
-        parts = [torch.tanh(raw[:, self.scalars])]
-        u = torch.rand(raw.shape, generator=generator, dtype=raw.dtype).clamp_(1e-10, 1.0 - 1e-7)
+        scalars, groups, inverse = self._indices(raw.device)
+        parts = [torch.tanh(raw[:, scalars])]
+        u = rand(raw.shape, generator=generator, device=raw.device, dtype=raw.dtype).clamp_(1e-10, 1.0 - 1e-7)
         noisy = (raw - torch.log(-torch.log(u))) / tau  # Gumbel noise for the whole row at once
-        for w, idx in self.groups:
+        for w, idx in groups:
             soft = softmax(noisy[:, idx].view(n, -1, w), dim=2)
             if hard:
                 soft = F.one_hot(soft.argmax(2), w).to(raw.dtype)
             parts.append(soft.reshape(n, -1))
-        return torch.cat(parts, dim=1)[:, self.inverse]
+        return torch.cat(parts, dim=1)[:, inverse]
 
 
 def harden(x: torch.Tensor, spans: list[Span]) -> torch.Tensor:
@@ -222,7 +240,7 @@ def impose(x: torch.Tensor, fixed: list[tuple[Span, int]], one_hot: bool = True)
 
 def matches(x: torch.Tensor, fixed: list[tuple[Span, int]], one_hot: bool = True) -> torch.Tensor:
     """Which rows of ``x`` satisfy every condition ``(span, code)``."""
-    ok = torch.ones(len(x), dtype=torch.bool)
+    ok = torch.ones(len(x), dtype=torch.bool, device=x.device)
     for span, code in fixed:
         got = x[:, span.start : span.stop].argmax(1) if one_hot else x[:, span.start].round().long()
         ok &= got == code
@@ -249,7 +267,8 @@ class TableModel:
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Any:
         from ..base import Batch
 
-        return Batch(example_rows(self.spans, n, self.rng(generator)), None)  # type: ignore[attr-defined]
+        rows = example_rows(self.spans, n, self.rng(generator))  # type: ignore[attr-defined]
+        return Batch(rows.to(self.device), None)  # type: ignore[attr-defined]
 
 
 def rejection_sample(draw: Any, n: int, fixed: list[tuple[Span, int]], one_hot: bool, max_draws: int) -> torch.Tensor:

@@ -115,7 +115,7 @@ class GaussianCopula(TableModel, GenerativeModel):
     @torch.no_grad()
     def _fit_marginals(self, x: torch.Tensor) -> None:
         x = x.double()
-        p = torch.linspace(0.0, 1.0, self.config.n_quantiles, dtype=torch.float64)
+        p = torch.linspace(0.0, 1.0, self.config.n_quantiles, dtype=torch.float64, device=x.device)
         for r, j in enumerate(self._numeric):
             col = x[:, j]
             col = torch.sort(col).values
@@ -138,8 +138,8 @@ class GaussianCopula(TableModel, GenerativeModel):
         gen = self.rng(generator)
         x = x.double()
         u = torch.empty_like(x)
-        p = torch.linspace(0.0, 1.0, self.config.n_quantiles, dtype=torch.float64)
-        v = torch.rand(x.shape, generator=gen, dtype=torch.float64)
+        p = torch.linspace(0.0, 1.0, self.config.n_quantiles, dtype=torch.float64, device=x.device)
+        v = self.rand(x.shape, generator=gen, dtype=torch.float64)
         for r, j in enumerate(self._numeric):
             q = self.quantiles[r]
             lo, hi = _interp(x[:, j], q, p, right=False), _interp(x[:, j], q, p, right=True)
@@ -153,9 +153,8 @@ class GaussianCopula(TableModel, GenerativeModel):
         out, offset = {}, 0
         for j, k in enumerate(self._levels):
             if k:
-                cum = torch.cat(
-                    [torch.zeros(1, dtype=torch.float64), self.category_probs[offset : offset + k].cumsum(0)]
-                )
+                probs = self.category_probs[offset : offset + k]
+                cum = torch.cat([probs.new_zeros(1), probs.cumsum(0)])
                 codes = x[:, j].round().long().clamp(0, k - 1)
                 out[j] = (cum[codes], cum[codes + 1])
                 offset += k
@@ -163,13 +162,13 @@ class GaussianCopula(TableModel, GenerativeModel):
 
     def correlation(self) -> torch.Tensor:
         """:math:`R`, the correlation of the normal scores seen so far (the identity before any)."""
-        d = len(self.spans)
+        d, dev = len(self.spans), self.second_moment.device
         if float(self.count) < 2:
-            return torch.eye(d, dtype=torch.float64)
+            return torch.eye(d, dtype=torch.float64, device=dev)
         cov = self.second_moment / self.count
         sd = cov.diagonal().clamp_min(1e-12).sqrt()
         r = cov / sd[:, None] / sd[None, :]
-        return 0.5 * (r + r.T) + 1e-6 * torch.eye(d, dtype=torch.float64)
+        return 0.5 * (r + r.T) + 1e-6 * torch.eye(d, dtype=torch.float64, device=dev)
 
     def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
         if not bool(self.fitted):
@@ -188,7 +187,7 @@ class GaussianCopula(TableModel, GenerativeModel):
     def _decode_scores(self, z: torch.Tensor) -> torch.Tensor:
         u = _phi(z)
         x = torch.empty_like(z)
-        p = torch.linspace(0.0, 1.0, self.config.n_quantiles, dtype=torch.float64)
+        p = torch.linspace(0.0, 1.0, self.config.n_quantiles, dtype=torch.float64, device=z.device)
         for r, j in enumerate(self._numeric):
             x[:, j] = _interp(u[:, j], p, self.quantiles[r], right=False)
         offset = 0
@@ -210,7 +209,7 @@ class GaussianCopula(TableModel, GenerativeModel):
         d = len(self.spans)
 
         def draw(m: int) -> torch.Tensor:
-            return self._decode_scores(torch.randn(m, d, generator=gen, dtype=torch.float64) @ chol.T)
+            return self._decode_scores(self.randn(m, d, generator=gen, dtype=torch.float64) @ chol.T)
 
         if not fixed:
             return draw(n)
@@ -218,10 +217,10 @@ class GaussianCopula(TableModel, GenerativeModel):
             return sample_meeting(draw, n, fixed, one_hot=False)
         span, code = fixed[0]
         j = next(i for i, s in enumerate(self.spans) if s.start == span.start)
-        row = torch.zeros(1, d)
+        row = torch.zeros(1, d, device=self.device)
         row[0, j] = code
         lo, hi = self._category_bounds(row)[j]
-        u = lo + torch.rand(n, generator=gen, dtype=torch.float64) * (hi - lo)  # truncated N(0, 1) by inversion
+        u = lo + self.rand(n, generator=gen, dtype=torch.float64) * (hi - lo)  # truncated N(0, 1) by inversion
         zj = _phi_inv(u.clamp(1e-12, 1 - 1e-12))
         z = self._conditional(zj[:, None], [j], gen)
         return impose(self._decode_scores(z), fixed, one_hot=False)
@@ -231,15 +230,16 @@ class GaussianCopula(TableModel, GenerativeModel):
         r = self.correlation()
         d = len(self.spans)
         rest = [j for j in range(d) if j not in idx]
-        z = torch.empty(len(known), d, dtype=torch.float64)
+        z = torch.empty(len(known), d, dtype=torch.float64, device=known.device)
         z[:, idx] = known
         if rest:
             a = r[rest][:, idx]
             b_inv = torch.linalg.inv(r[idx][:, idx])
             mean = known @ (a @ b_inv).T
             cov = r[rest][:, rest] - a @ b_inv @ a.T
-            chol = torch.linalg.cholesky(0.5 * (cov + cov.T) + 1e-9 * torch.eye(len(rest), dtype=torch.float64))
-            z[:, rest] = mean + torch.randn(len(known), len(rest), generator=gen, dtype=torch.float64) @ chol.T
+            eye = torch.eye(len(rest), dtype=torch.float64, device=cov.device)
+            chol = torch.linalg.cholesky(0.5 * (cov + cov.T) + 1e-9 * eye)
+            z[:, rest] = mean + self.randn(len(known), len(rest), generator=gen, dtype=torch.float64) @ chol.T
         return z
 
     @evaluating

@@ -105,7 +105,10 @@ class CTGAN(TableModel, GenerativeModel):
         self.spans = spans_of(config)
         self.cond_spans = [s for s in self.spans if s.kind == "d"]
         self.activate = Activation(self.spans)
-        self._cond_starts = torch.tensor([s.start for s in self.cond_spans], dtype=torch.long)
+        # follows the config; a buffer (not saved) so that it moves with the model
+        self.register_buffer(
+            "_cond_starts", torch.tensor([s.start for s in self.cond_spans], dtype=torch.long), persistent=False
+        )
         self._max_width = max((s.width for s in self.cond_spans), default=0)
         self.cond_dim = sum(s.width for s in self.cond_spans)
         width = config.data_shape[0]
@@ -149,7 +152,8 @@ class CTGAN(TableModel, GenerativeModel):
 
     def _index(self, x: torch.Tensor) -> None:
         """Row lists per (discrete column, category), flattened: rows of category id ``g`` are
-        ``_flat[_starts[g] : _starts[g] + _counts[g]]``."""
+        ``_flat[_starts[g] : _starts[g] + _counts[g]]``; all on the model's device."""
+        x = x.to(self.device)
         self._pool = x
         flat, counts, self._probs = [], [], []
         for s in self.cond_spans:
@@ -160,27 +164,27 @@ class CTGAN(TableModel, GenerativeModel):
             counts.append(count)
             p = torch.log1p(count.double()) if self.config.log_frequency else count.double()
             self._probs.append(F.pad(p / p.sum(), (0, self._max_width - s.width)))
-        self._probs = torch.stack(self._probs) if self._probs else torch.zeros(0, 0)  # (columns, widest), padded
-        self._flat = torch.cat(flat) if flat else torch.zeros(0, dtype=torch.long)
-        self._counts = torch.cat(counts) if counts else torch.zeros(0, dtype=torch.long)
+        self._probs = torch.stack(self._probs) if self._probs else torch.zeros(0, 0, device=x.device)  # (cols, widest)
+        self._flat = torch.cat(flat) if flat else torch.zeros(0, dtype=torch.long, device=x.device)
+        self._counts = torch.cat(counts) if counts else torch.zeros(0, dtype=torch.long, device=x.device)
         self._starts = torch.cumsum(self._counts, 0) - self._counts
-        self._group_offset = torch.tensor([0] + [s.width for s in self.cond_spans[:-1]]).cumsum(0)
+        self._group_offset = torch.tensor([0] + [s.width for s in self.cond_spans[:-1]], device=x.device).cumsum(0)
 
     def _condition(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
         """Conditional vectors ``(n, cond_dim)``, the column picked for each and its category."""
         if not self.cond_spans:
-            return None, torch.zeros(0), torch.zeros(0)
-        col = torch.randint(0, len(self.cond_spans), (n,), generator=gen)
-        cat = torch.multinomial(self._probs[col], 1, generator=gen).squeeze(1)
-        c = torch.zeros(n, self.cond_dim)
-        c[torch.arange(n), self._group_offset[col] + cat] = 1.0
+            return None, torch.zeros(0, device=self.device), torch.zeros(0, device=self.device)
+        col = self.randint(0, len(self.cond_spans), (n,), generator=gen)
+        cat = self.multinomial(self._probs[col], 1, generator=gen).squeeze(1)
+        c = torch.zeros(n, self.cond_dim, device=self.device)
+        c[torch.arange(n, device=self.device), self._group_offset[col] + cat] = 1.0
         return c, col, cat
 
     def _real_rows(self, col: torch.Tensor, cat: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """A real row with category ``cat[i]`` in discrete column ``col[i]``, for each ``i``."""
         group = self._group_offset[col] + cat
         counts = self._counts[group]
-        pick = (torch.rand(len(col), generator=gen, dtype=torch.float64) * counts).long().clamp_max(counts - 1)
+        pick = (self.rand(len(col), generator=gen, dtype=torch.float64) * counts).long().clamp_max(counts - 1)
         return self._pool[self._flat[self._starts[group] + pick]]
 
     def _critic(self, rows: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
@@ -208,12 +212,12 @@ class CTGAN(TableModel, GenerativeModel):
             self._index(batch.x)
         n = max(pac, math.ceil(len(batch.x) / pac) * pac)
         for _ in range(c.discriminator_steps):
-            z = torch.randn(n, c.embedding_dim, generator=gen)
+            z = self.randn(n, c.embedding_dim, generator=gen)
             cond, col, cat = self._condition(n, gen)
             if cond is None:  # no discrete column: real rows straight from the batch (topped up to n)
-                real, real_c = batch.x[torch.randint(0, len(batch.x), (n,), generator=gen)], None
+                real, real_c = batch.x[self.randint(0, len(batch.x), (n,), generator=gen)], None
             else:  # real rows with the sampled categories, paired with a shuffled copy of the conditions
-                perm = torch.randperm(n, generator=gen)
+                perm = self.randperm(n, generator=gen)
                 real, real_c = self._real_rows(col[perm], cat[perm], gen), cond[perm]
             with torch.no_grad():  # the critic's step needs no graph through the generator
                 fake = self.activate(self._generate(z, cond), c.tau, gen)
@@ -228,9 +232,9 @@ class CTGAN(TableModel, GenerativeModel):
                 gp = penalty_at(self.critic(x_hat).squeeze(1), x_hat)
                 total = loss_d + c.gp_weight * gp
             else:
-                gp, total = torch.zeros(()), loss_d
+                gp, total = torch.zeros((), device=loss_d.device), loss_d
             self.optimize(total, opt_d)
-        z = torch.randn(n, c.embedding_dim, generator=gen)
+        z = self.randn(n, c.embedding_dim, generator=gen)
         cond, col, cat = self._condition(n, gen)
         raw = self._generate(z, cond)
         fake = self.activate(raw, c.tau, gen)
@@ -278,25 +282,25 @@ class CTGAN(TableModel, GenerativeModel):
         out = []
         for start in range(0, n, 10_000):
             m = min(10_000, n - start)
-            z = torch.randn(m, c.embedding_dim, generator=gen)
+            z = self.randn(m, c.embedding_dim, generator=gen)
             cond = None
             if self.cond_spans:
-                cond = torch.zeros(m, self.cond_dim)
+                cond = torch.zeros(m, self.cond_dim, device=self.device)
                 col = (
-                    torch.full((m,), condition[0])
+                    torch.full((m,), condition[0], device=self.device)
                     if condition is not None
-                    else torch.randint(0, len(self.cond_spans), (m,), generator=gen)
+                    else self.randint(0, len(self.cond_spans), (m,), generator=gen)
                 )
                 offset = 0
                 for j, s in enumerate(self.cond_spans):
                     rows = torch.nonzero(col == j).squeeze(1)
                     if len(rows):
                         if condition is not None:
-                            k = torch.full((len(rows),), condition[1])
+                            k = torch.full((len(rows),), condition[1], device=self.device)
                         else:
                             freq = self.category_freq[offset : offset + s.width].clamp_min(0).double()
                             freq = freq / freq.sum() if float(freq.sum()) > 0 else torch.full_like(freq, 1 / s.width)
-                            k = torch.multinomial(freq, len(rows), replacement=True, generator=gen)
+                            k = self.multinomial(freq, len(rows), replacement=True, generator=gen)
                         cond[rows, offset + k] = 1.0
                     offset += s.width
             out.append(self.activate(self._generate(z, cond), c.tau, gen, hard=True))

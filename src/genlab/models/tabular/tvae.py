@@ -83,7 +83,7 @@ class TVAE(TableModel, GenerativeModel):
     def loss_terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """The reconstruction and KL terms per row of the loss above (differentiable)."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
-        eps = torch.randn(mu.shape, generator=self.rng(generator), dtype=mu.dtype)
+        eps = self.randn(mu.shape, generator=generator, dtype=mu.dtype)
         z = mu + eps * torch.exp(0.5 * logvar)
         out = self.decoder(z)
         rec = x.new_zeros(())
@@ -122,16 +122,16 @@ class TVAE(TableModel, GenerativeModel):
         return sample_meeting(lambda m: self._draw(m, gen), n, fixed, one_hot=True)
 
     def _draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, self.config.embedding_dim, generator=gen)
+        z = self.randn(n, self.config.embedding_dim, generator=gen)
         out = self.decoder(z)
         x = torch.empty_like(out)
         for s in self.spans:
             piece = out[:, s.start : s.stop]
             if s.kind == "t":
-                noise = torch.randn(piece.shape, generator=gen) * self.sigma[s.start]
+                noise = self.randn(piece.shape, generator=gen) * self.sigma[s.start]
                 x[:, s.start : s.stop] = (torch.tanh(piece) + noise).clamp(-1.0, 1.0)
             elif s.kind in SOFTMAX_KINDS:
-                k = torch.multinomial(F.softmax(piece, dim=1), 1, generator=gen).squeeze(1)
+                k = self.multinomial(F.softmax(piece, dim=1), 1, generator=gen).squeeze(1)
                 x[:, s.start : s.stop] = F.one_hot(k, s.width).to(x.dtype)
         return x
 

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..._device import seed_from, seeded_global_rng
 from ...data.dataset import DatasetInfo, check_samples
 from ...errors import ConfigError, DataError
 from ...losses.adversarial import discriminator_loss, generator_loss
@@ -103,10 +104,10 @@ class ImageTranslator(GenerativeModel):
                 f"the {self.registry_name or type(self).__name__} takes {what} of shape {tuple(shape)} (C, H, W), "
                 f"got {tuple(t.shape[1:])}; resize them to {tuple(shape[1:])} with {shape[0]} channel(s)"
             )
-        return t
+        return t.to(self.device)  # user data on any device: the outputs are on the model's
 
     def _hole_of(self, hole: Any, n: int) -> torch.Tensor:
-        h = torch.as_tensor(hole)
+        h = torch.as_tensor(hole, device=self.device)
         if h.ndim == 3:
             h = h.unsqueeze(1)
         try:
@@ -157,7 +158,7 @@ class ImageTranslator(GenerativeModel):
         for start in range(0, len(t), batch_size):
             hb = h[start : start + batch_size] if h is not None else None
             outs.append(self.forward_map(t[start : start + batch_size], direction, hb).clamp(0.0, 1.0))
-        return torch.cat(outs) if outs else torch.empty((0, *self.data_shape))
+        return torch.cat(outs) if outs else torch.empty((0, *self.data_shape), device=self.device)
 
     def restore(self, x: Any, *, hole: Any = None, batch_size: int = 256) -> torch.Tensor:
         """:meth:`translate` under the name restoration tasks use (super-resolve, inpaint, denoise)."""
@@ -179,19 +180,19 @@ class ImageTranslator(GenerativeModel):
         gen = self.rng(generator)
         draws = []
         # eval mode but for the dropout layers, which stay on (pix2pix's noise); every mode back afterwards
-        with eval_mode(self), torch.random.fork_rng(devices=[]):  # dropout draws from torch's RNG: seed it
+        # dropout draws from torch's global RNG (of the CPU or the model's device): seeded here, restored after
+        with eval_mode(self), seeded_global_rng(seed_from(gen), self.device):
             for m in self.modules():
                 if isinstance(m, nn.Dropout):
                     m.train()
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
             for _ in range(n):
                 draws.append(self.forward_map(t, "AB", h).clamp(0.0, 1.0))
         return torch.stack(draws)
 
     def example_batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         g = self.rng(generator)
-        x = torch.rand((n, *self.data_shape), generator=g)
-        src = torch.rand((n, *self.source_shape), generator=g)
+        x = self.rand((n, *self.data_shape), generator=g)
+        src = self.rand((n, *self.source_shape), generator=g)
         return Batch(x, None, src, None)
 
     # --- shared training pieces ---------------------------------------------------------------------

@@ -175,7 +175,7 @@ class Pix2Pix(ImageTranslator):
         if not self.config.hole_input:
             return b
         c, h, w = self.data_shape
-        hole = torch.zeros((n, c, h, w), dtype=torch.bool)
+        hole = torch.zeros((n, c, h, w), dtype=torch.bool, device=b.x.device)
         hole[:, :, h // 4 : h - h // 4, w // 4 : w - w // 4] = True
         return Batch(b.x, None, torch.where(hole, torch.zeros_like(b.source), b.source), hole)
 
