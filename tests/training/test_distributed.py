@@ -262,3 +262,12 @@ def test_compile_without_a_cxx_compiler_says_how_to_get_one(monkeypatch):
     model = genlab.create("ae", data_shape=(1, 8, 8), latent_dim=4, seed=0)
     with pytest.raises(TrainingError, match="needs a C\\+\\+ compiler"):
         D.compile_model(model)
+
+
+def test_shared_memory_and_gloo_reductions_agree_bit_for_bit(two, tmp_path, monkeypatch):
+    # the same-host fast path adds the processes' rows in rank order, as gloo does for two processes
+    monkeypatch.setenv("GENLAB_COLLECTIVES", "gloo")
+    gloo = torchrun(tmp_path, "ae")["ae"][0]
+    assert gloo["loss"] == two["ae"][0]["loss"]
+    for a, b in zip(gloo["params"], two["ae"][0]["params"], strict=True):
+        assert torch.equal(a, b)

@@ -237,6 +237,8 @@ def init_from_env(device: torch.device | None = None) -> World:
 
 def shutdown() -> None:
     """Leave the process group, if this process joined one (after the others are done with it)."""
+    global _SHM
+    _SHM = None
     if dist.is_available() and dist.is_initialized():
         with contextlib.suppress(Exception):
             dist.barrier()
@@ -279,6 +281,104 @@ def max_processes(device: torch.device | str) -> int:
     return usable_cores()
 
 
+# --- same-host CPU collectives through shared memory ----------------------------------------------------
+class SharedMemoryReducer:
+    """Sums of CPU tensors over the processes of one machine, through a shared-memory segment.
+
+    gloo reduces over TCP: on this project's 2-core machine one all-reduce costs 0.8 ms even for three numbers
+    (1.9 ms for a VAE's 650k gradients), more than half of a VAE step's compute. When every process runs on the
+    same host and the tensors are on the CPU, the trainer's per-step collectives (gradients, metrics, rank 0's
+    decisions) go through here instead: each process writes its tensor into its own row of a shared buffer,
+    publishes a sequence number, waits for the others' (spinning, then yielding the core), and adds the rows up
+    in rank order (so every process computes bit-identical sums, as gloo's do). Rows alternate between two
+    buffers, so a process can write the next reduction while a slower one still reads the last. 10 us for a few
+    numbers, 1.4 ms for 650k floats on the same machine. ``GENLAB_COLLECTIVES=gloo`` turns it off.
+
+    Stores become visible in program order on x86-64 (total store order), which the publish step relies on; on
+    other architectures the trainer stays on gloo.
+    """
+
+    _SEQ_BYTES = 64 * 8
+
+    def __init__(self, world: World, capacity_bytes: int = 1 << 20) -> None:
+        self.world = world
+        self._gen = 0
+        self._map(capacity_bytes)
+
+    @staticmethod
+    def usable(world: World) -> bool:
+        import platform
+
+        if not world.distributed or os.environ.get("GENLAB_COLLECTIVES", "").strip().lower() == "gloo":
+            return False
+        local = _env_int("LOCAL_WORLD_SIZE")
+        return local == world.size and platform.machine().lower() in ("x86_64", "amd64")
+
+    def _map(self, capacity: int) -> None:
+        import mmap
+        import tempfile
+
+        import numpy as np
+
+        w = self.world
+        size = self._SEQ_BYTES + 2 * w.size * capacity
+        path = None
+        if w.is_main:
+            folder = "/dev/shm" if os.path.isdir("/dev/shm") else None
+            fd, path = tempfile.mkstemp(prefix="genlab-reduce-", dir=folder)
+            os.ftruncate(fd, size)
+            os.close(fd)
+        path = broadcast_object(path)
+        with open(path, "r+b") as f:
+            self._mm = mmap.mmap(f.fileno(), size)
+        dist.barrier()
+        if w.is_main:  # every process has it mapped: the name can go, the memory stays until the last unmaps it
+            os.unlink(path)
+        self.capacity = capacity
+        self._seq = np.frombuffer(self._mm, dtype=np.int64, count=w.size)
+        self._data = np.frombuffer(self._mm, dtype=np.uint8, offset=self._SEQ_BYTES).reshape(2, w.size, capacity)
+
+    def _rows(self, n: int, dtype: torch.dtype) -> torch.Tensor:
+        """The two buffers' rows for ``n`` values of ``dtype``, as a ``(2, world, n)`` tensor view."""
+        nbytes = n * torch.empty((), dtype=dtype).element_size()
+        if nbytes > self.capacity:  # every process asks for the same n, so all grow together
+            self._map(-(-max(nbytes, 2 * self.capacity) // 64) * 64)  # rows stay aligned for every dtype
+        return torch.from_numpy(self._data[:, :, :nbytes]).view(dtype)
+
+    def all_reduce_(self, t: torch.Tensor) -> torch.Tensor:
+        """``t`` (contiguous, CPU) replaced by its sum over the processes; returns it."""
+        self._gen += 1
+        gen, rank = self._gen, self.world.rank
+        rows = self._rows(t.numel(), t.dtype)[gen % 2]
+        rows[rank].copy_(t.reshape(-1))
+        self._seq[rank] = gen  # publish: the row above is written
+        seq, spins = self._seq, 0
+        while (seq < gen).any():
+            spins += 1
+            if spins > 200:
+                os.sched_yield()  # the other processes may need this core to get here
+        flat = t.view(-1)
+        torch.add(rows[0], rows[1], out=flat)
+        for j in range(2, self.world.size):
+            flat.add_(rows[j])
+        return t
+
+
+_SHM: SharedMemoryReducer | None = None
+
+
+def _all_reduce_(t: torch.Tensor) -> torch.Tensor:
+    """Sum ``t`` over the processes in place: shared memory on one x86 host with CPU tensors, else torch's group."""
+    global _SHM
+    w = world()
+    if t.device.type == "cpu" and t.is_contiguous() and SharedMemoryReducer.usable(w):
+        if _SHM is None or _SHM.world != w:
+            _SHM = SharedMemoryReducer(w)
+        return _SHM.all_reduce_(t)
+    dist.all_reduce(t)
+    return t
+
+
 # --- collectives the trainer uses -----------------------------------------------------------------------
 class GradientReducer:
     """Averages the gradients of every optimizer's parameters over the processes, just before each step.
@@ -305,7 +405,7 @@ class GradientReducer:
         grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         if grads:
             flat = torch.cat([g.reshape(-1) for g in grads]).mul_(self.weight)
-            dist.all_reduce(flat)
+            _all_reduce_(flat)
             offset = 0
             for g in grads:
                 n = g.numel()
@@ -330,15 +430,14 @@ def broadcast_state(module: torch.nn.Module) -> None:
 def weighted_sum(values: Sequence[float], weight: float, device: torch.device) -> list[float]:
     """``sum over processes of weight * values`` (a weighted mean when the weights sum to one)."""
     t = torch.tensor([float(v) * weight for v in values], dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return t.tolist()
+    return _all_reduce_(t).tolist()
 
 
 def broadcast_flags(flags: Sequence[int], device: torch.device) -> list[int]:
     """Rank 0's ``flags`` on every process."""
-    t = torch.tensor(list(flags), dtype=torch.int64, device=device)
-    dist.broadcast(t, src=0)
-    return [int(v) for v in t.tolist()]
+    mine = list(flags) if world().is_main else [0] * len(flags)  # a sum in which only rank 0's values count
+    t = torch.tensor(mine, dtype=torch.int64, device=device)
+    return [int(v) for v in _all_reduce_(t).tolist()]
 
 
 def broadcast_object(obj: Any) -> Any:
