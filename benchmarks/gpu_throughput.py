@@ -53,12 +53,10 @@ def throughput(name: str, device: str, precision: str, steps: int, warmup: int, 
     try:
         model = genlab.create(name, seed=0, **overrides)
         example = model.example_batch(batch * 4, generator=torch.Generator().manual_seed(0))
-        data = _dataset(example, model)
-        trainer = Trainer(
-            epochs=10**6, batch_size=batch, max_steps=warmup, device=device, precision=precision, compile=compile
-        )
-        trainer.fit(model, data)  # warm-up
-        trainer = Trainer(epochs=10**6, batch_size=batch, max_steps=steps, device=device, precision=precision)
+        data = _dataset(example)
+        settings = {"epochs": 10**6, "batch_size": batch, "device": device, "precision": precision}
+        Trainer(max_steps=warmup, compile=compile, **settings).fit(model, data)  # warm-up (and compile)
+        trainer = Trainer(max_steps=steps, **settings)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -70,7 +68,7 @@ def throughput(name: str, device: str, precision: str, steps: int, warmup: int, 
         return f"n/a: {exc}"
 
 
-def _dataset(example, model):
+def _dataset(example):
     from genlab.data.dataset import Dataset, infer_info
 
     x = example.x
@@ -90,7 +88,7 @@ def main() -> None:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("gpu_throughput: skipped, this machine has no CUDA GPU (pass --device cpu for the CPU table)")
         return
-    from _common import machine, write_result
+    from _common import write_result
 
     names = args.only or list(FAMILIES)
     table: dict[str, dict[str, float | str]] = {}
@@ -115,7 +113,6 @@ def main() -> None:
         steps=args.steps,
         compile=args.compile,
         samples_per_s=table,
-        machine=machine(),
     )
     print(json.dumps(table, indent=1))
     print(f"written {path}")

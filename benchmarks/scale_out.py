@@ -59,48 +59,43 @@ def worker(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     spec = MODELS[args.model]
     data = _data("symmetric" if args.model == "dcgan" else "unit")
-    overrides = {k: v for k, v in spec["config"].items()}
-    model = genlab.create(args.model, data_shape=tuple(data.x.shape[1:]), seed=0, **overrides)
-    trainer = Trainer(
-        epochs=10**6,
-        batch_size=spec["batch_size"],
-        seed=0,
-        max_steps=args.steps,
-        device=args.device,
-        precision=args.precision,
-        compile=args.compile,
-    )
-    if args.warmup:  # compiled graphs (and caches) are built here, outside the timed steps; the timed steps
-        # then continue training the same model
-        Trainer(
-            epochs=1,
+    model = genlab.create(args.model, data_shape=tuple(data.x.shape[1:]), seed=0, **spec["config"])
+
+    def trainer(steps: int, seed: int) -> Trainer:
+        return Trainer(
+            epochs=10**6,
             batch_size=spec["batch_size"],
-            seed=1,
-            max_steps=args.warmup,
+            seed=seed,
+            max_steps=steps,
             device=args.device,
             precision=args.precision,
             compile=args.compile,
-        ).fit(model, data)
+        )
+
+    if args.warmup:  # compiled graphs (and caches) are built here, outside the timed steps; the timed steps
+        trainer(args.warmup, seed=1).fit(model, data)  # then continue training the same model
+    trainer_timed = trainer(args.steps, seed=0)
     import time
 
     t0 = time.perf_counter()
-    trainer.fit(model, data)
+    trainer_timed.fit(model, data)
     wall = time.perf_counter() - t0
     if world().is_main:
-        rows = trainer.history.all_rows
+        rows, t = trainer_timed.history.all_rows, trainer_timed
         Path(args.out).write_text(
-            json.dumps({"elapsed": trainer.elapsed, "wall": wall, "steps": trainer.step, "loss": rows[-1]["loss"]})
+            json.dumps({"elapsed": t.elapsed, "wall": wall, "steps": t.step, "loss": rows[-1]["loss"]})
         )
 
 
-def _run(model: str, steps: int, nproc: int, threads: int, device: str, extra: list[str]) -> dict:
+def _run(model: str, steps: int, nproc: int, threads: int, device: str, extra: list[str], task: str = "_worker"):
+    """Run ``task`` (genlab's worker, or the plain DDP anchor) in a fresh process, or ``nproc`` under torchrun."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "t.json"
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
         cmd = [sys.executable]
         if nproc > 1:
             cmd += ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-        cmd += [str(HERE), "_worker", model, str(steps), str(out), "--threads", str(threads), "--device", device]
+        cmd += [str(HERE), task, model, str(steps), str(out), "--threads", str(threads), "--device", device]
         proc = subprocess.run([*cmd, *extra], env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
@@ -157,22 +152,8 @@ def plain_ddp_vae(args: argparse.Namespace) -> None:
         dist.destroy_process_group()
 
 
-def _run_plain(steps: int, nproc: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "t.json"
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        cmd = [sys.executable]
-        if nproc > 1:
-            cmd += ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-        cmd += [str(HERE), "_plain", "vae", str(steps), str(out), "--threads", "1"]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-        return json.loads(out.read_text())
-
-
 def task_ddp(args: argparse.Namespace) -> None:
-    from _common import machine, write_result
+    from _common import write_result
 
     configs = {"1x1": (1, 1), "1x2": (1, 2), "2x1": (2, 1)}
     out = {}
@@ -190,7 +171,10 @@ def task_ddp(args: argparse.Namespace) -> None:
             "speedup_2threads": med["1x1"] / med["1x2"],
             "steps_per_s": {k: args.steps / v for k, v in med.items()},
         }
-    plain = {n: statistics.median(_run_plain(args.steps, n)["elapsed"] for _ in range(args.rounds)) for n in (1, 2)}
+    plain = {
+        n: statistics.median(_run("vae", args.steps, n, 1, "cpu", [], "_plain")["elapsed"] for _ in range(args.rounds))
+        for n in (1, 2)
+    }
     anchor = plain[1] / plain[2]
     value = min(out["vae"]["speedup_2proc"], out["dcgan"]["speedup_2proc"])
     path = write_result(
@@ -204,14 +188,13 @@ def task_ddp(args: argparse.Namespace) -> None:
         device=args.device,
         models=out,
         plain_ddp_seconds=plain,
-        machine=machine(),
     )
     print(json.dumps({m: {k: round(v, 3) for k, v in o.items() if k.startswith("speedup")} for m, o in out.items()}))
     print(f"anchor DDP speed-up {anchor:.3f}; written {path}")
 
 
 def task_compile(args: argparse.Namespace) -> None:
-    from _common import machine, write_result
+    from _common import write_result
 
     out = {}
     for model in ("vae", "dcgan"):
@@ -241,14 +224,13 @@ def task_compile(args: argparse.Namespace) -> None:
         threads=args.threads,
         device=args.device,
         models=out,
-        machine=machine(),
     )
     print(json.dumps(out, indent=1))
     print(f"written {path}")
 
 
 def task_bf16(args: argparse.Namespace) -> None:
-    from _common import machine, write_result
+    from _common import write_result
 
     steps = args.steps or 469  # one MNIST epoch at batch 128
     out = {}
@@ -275,7 +257,6 @@ def task_bf16(args: argparse.Namespace) -> None:
         device=args.device,
         models=out,
         bf16_cpu_support=_bf16_hw(),
-        machine=machine(),
     )
     print(json.dumps(out, indent=1))
     print(f"written {path}")

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, NamedTuple, ParamSpec, TypeVar
 import torch
 from torch import nn
 
+from .. import _device
 from ..config import BaseConfig
 from ..data.dataset import DatasetInfo
 from ..errors import DataError
@@ -225,45 +226,34 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
             return t.device
         return torch.device("cpu")
 
-    # --- noise, drawn where the generator lives and delivered where the model lives ---------------------
-    # The trainer's generators live on the training device; a generator a user passes (often a CPU one) gives
-    # the same numbers whatever device the model is on, so a seed means the same samples on a CPU and a GPU.
-    def _deliver(self, t: torch.Tensor) -> torch.Tensor:
-        dev = self.device
-        return t if t.device == dev else t.to(dev)
-
+    # --- noise, drawn where the generator lives and delivered where the model lives (see genlab._device) ------
+    # The trainer's generators are CPU ones; a generator a user passes gives the same numbers whatever device
+    # the model is on, so a seed means the same samples on a CPU and a GPU.
     def randn(self, *shape: Any, generator: torch.Generator | None = None, dtype: torch.dtype | None = None):
         """Standard normal noise of ``shape`` from :meth:`rng`, on the model's device."""
-        g = self.rng(generator)
-        return self._deliver(torch.randn(*shape, generator=g, device=g.device, dtype=dtype))
+        return _device.randn(*shape, generator=self.rng(generator), device=self.device, dtype=dtype)
 
     def rand(self, *shape: Any, generator: torch.Generator | None = None, dtype: torch.dtype | None = None):
         """Uniform [0, 1) noise of ``shape`` from :meth:`rng`, on the model's device."""
-        g = self.rng(generator)
-        return self._deliver(torch.rand(*shape, generator=g, device=g.device, dtype=dtype))
+        return _device.rand(*shape, generator=self.rng(generator), device=self.device, dtype=dtype)
 
     def randint(self, low: int, high: int, shape: Any, generator: torch.Generator | None = None) -> torch.Tensor:
         """Integers in ``[low, high)`` of ``shape`` from :meth:`rng`, on the model's device."""
-        g = self.rng(generator)
-        return self._deliver(torch.randint(low, high, tuple(shape), generator=g, device=g.device))
+        return _device.randint(low, high, shape, self.rng(generator), device=self.device)
 
     def randperm(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """A random permutation of ``range(n)`` from :meth:`rng`, on the model's device."""
-        g = self.rng(generator)
-        return self._deliver(torch.randperm(n, generator=g, device=g.device))
+        return _device.randperm(n, self.rng(generator), device=self.device)
 
     def bernoulli(self, p: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """0/1 draws with probabilities ``p``, on ``p``'s device (the same numbers as ``torch.bernoulli``)."""
-        g = self.rng(generator)
-        return torch.bernoulli(p if p.device == g.device else p.to(g.device), generator=g).to(p.device)
+        return _device.bernoulli(p, self.rng(generator))
 
     def multinomial(
         self, probs: torch.Tensor, k: int, replacement: bool = False, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """``torch.multinomial`` of ``probs`` from :meth:`rng`, on ``probs``' device."""
-        g = self.rng(generator)
-        src = probs if probs.device == g.device else probs.to(g.device)
-        return torch.multinomial(src, k, replacement=replacement, generator=g).to(probs.device)
+        return _device.multinomial(probs, k, replacement, self.rng(generator))
 
     # --- updates ---------------------------------------------------------------------------------------
     def backward(self, loss: torch.Tensor) -> None:

@@ -101,15 +101,20 @@ class Precision:
     }
 
     def __init__(self, name: str = "32", device: torch.device | str = "cpu") -> None:
-        key = str(name).strip().lower()
-        if key not in self._ALIASES:
-            raise ConfigError(f"unknown precision {name!r}; choose {', '.join(PRECISIONS)}")
-        self.name = self._ALIASES[key]
+        self.name = self.canonical(name)
         self.device = torch.device(device)
         if self.name == "16-mixed" and self.device.type == "cpu":
             raise ConfigError("precision 16-mixed (float16) needs a GPU; on the CPU use --precision bf16-mixed (or 32)")
         self.dtype = {"32": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}[self.name]
         self.scaler = torch.amp.GradScaler(self.device.type) if self.name == "16-mixed" else None
+
+    @classmethod
+    def canonical(cls, name: str) -> str:
+        """The precision's name in :data:`PRECISIONS`; :class:`ConfigError` for an unknown one."""
+        key = str(name).strip().lower()
+        if key not in cls._ALIASES:
+            raise ConfigError(f"unknown precision {name!r}; choose {', '.join(PRECISIONS)}")
+        return cls._ALIASES[key]
 
     def check_model(self, model: Any) -> None:
         """A :class:`ConfigError` if the model cannot train at this precision (it says why)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from .. import _device
 from ..data.batching import BatchSampler
 from ..data.dataset import Dataset, as_dataset, check_samples
 from ..data.paired import hole_of
@@ -34,9 +35,7 @@ BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 def _bernoulli(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     # the data's range is checked once per fit (see Trainer.fit), not on every batch; the batch order's CPU
     # generator draws the same numbers whatever device the data is on
-    if x.device != generator.device:
-        return torch.bernoulli(x.to(generator.device), generator=generator).to(x.device)
-    return torch.bernoulli(x, generator=generator)
+    return _device.bernoulli(x, generator)
 
 
 class _ScaledSteps:
@@ -124,9 +123,7 @@ class Trainer:
         self.drop_last = drop_last
         self.device_spec = device
         self.precision_name = str(precision)
-        Precision = distributed.Precision  # an unknown name fails here, before any data is read
-        if self.precision_name.strip().lower() not in Precision._ALIASES:
-            Precision(self.precision_name)
+        distributed.Precision.canonical(self.precision_name)  # an unknown name fails here, before any data is read
         self.compile = compile
         self.sync_batchnorm = sync_batchnorm
         self.device = torch.device("cpu")
@@ -269,13 +266,18 @@ class Trainer:
                     self._reducer = None
         return model
 
+    @property
+    def _comm_device(self) -> torch.device:
+        """Where collectives run: the GPU under nccl, the CPU under gloo."""
+        return self.device if self.device.type == "cuda" else torch.device("cpu")
+
     def _sync(self) -> None:
         """Under torchrun: rank 0's decisions (stop, checkpoint now) on every process, so all leave together."""
         if not self.world.distributed:
             return
         keep = -1 if self._checkpoint_keep is None else self._checkpoint_keep
-        comm = self.device if self.device.type == "cuda" else torch.device("cpu")
-        stop, due, keep = distributed.broadcast_flags([int(self.should_stop), int(self._checkpoint_due), keep], comm)
+        flags = [int(self.should_stop), int(self._checkpoint_due), keep]
+        stop, due, keep = distributed.broadcast_flags(flags, self._comm_device)
         if stop and not self.should_stop:
             self.request_stop("stopped by rank 0")
         self._checkpoint_due = bool(due)
@@ -421,10 +423,8 @@ class Trainer:
             raise TrainingError(f"{type(self.model).__name__}.training_step must return a dict with a 'loss' entry")
         metrics = {k: (v.item() if isinstance(v, torch.Tensor) else float(v)) for k, v in out.items()}
         if self.world.distributed:  # the batch's metrics: each process's, weighted by its share of the rows
-            comm = self.device if self.device.type == "cuda" else torch.device("cpu")
-            metrics = dict(
-                zip(metrics, distributed.weighted_sum(list(metrics.values()), self._weight, comm), strict=True)
-            )
+            reduced = distributed.weighted_sum(list(metrics.values()), self._weight, self._comm_device)
+            metrics = dict(zip(metrics, reduced, strict=True))
         for k, v in metrics.items():
             if not math.isfinite(v):
                 raise NonFiniteLossError(
@@ -484,9 +484,8 @@ class Trainer:
             model.generator = saved
             model.train(was_training)
         if mine is not None:
-            comm = self.device if self.device.type == "cuda" else torch.device("cpu")
             keys = sorted(sums)
-            total = distributed.weighted_sum([*(sums[k] for k in keys), count], 1.0, comm)
+            total = distributed.weighted_sum([*(sums[k] for k in keys), count], 1.0, self._comm_device)
             sums, count = dict(zip(keys, total[:-1], strict=True)), total[-1]
         return {k: v / count for k, v in sums.items()}
 
