@@ -8,14 +8,15 @@ Tasks (each writes ``benchmarks/results/scale_<task>.json``):
   The anchor is PyTorch's own ``DistributedDataParallel`` on the plain VAE of the same size, 2 gloo processes vs
   1, to show what DDP itself reaches on this machine.
 * ``compile``: the same models with ``--compile`` (``torch.compile``, inductor) against eager, after warm-up;
-  the speed ratio, the compile time, and the loss difference after the timed steps.
-* ``bf16``: one MNIST epoch of the VAE at ``bf16-mixed`` against float32: the speed ratio and the loss difference.
+  the speed ratio and the loss difference after the timed steps.
+* ``bf16``: one MNIST epoch of the VAE and of the DCGAN at ``bf16-mixed`` against float32: the speed ratio and
+  the loss difference.
 
 Usage::
 
     GENLAB_DATA=../shared/data/mnist python benchmarks/scale_out.py ddp [--steps 300] [--rounds 2]
     GENLAB_DATA=../shared/data/mnist python benchmarks/scale_out.py compile [--steps 200]
-    GENLAB_DATA=../shared/data/mnist python benchmarks/scale_out.py bf16
+    GENLAB_DATA=../shared/data/mnist python benchmarks/scale_out.py bf16 [--threads 2]
     python benchmarks/scale_out.py ddp --device cuda   # on a GPU machine (nccl), same tasks
 
 Every timing is the trainer's own training time (``Trainer.elapsed``), so process start-up, imports and the
@@ -232,9 +233,10 @@ def task_compile(args: argparse.Namespace) -> None:
 def task_bf16(args: argparse.Namespace) -> None:
     from _common import write_result
 
-    steps = args.steps or 469  # one MNIST epoch at batch 128
-    out = {}
+    out, epoch_steps = {}, {}
     for model in ("vae", "dcgan"):
+        # one MNIST epoch (60000 images) at the model's batch size unless --steps says otherwise
+        steps = epoch_steps[model] = args.steps or -(-60000 // MODELS[model]["batch_size"])
         runs = {p: _run(model, steps, 1, args.threads, args.device, ["--precision", p]) for p in ("32", "bf16-mixed")}
         f32, bf = runs["32"], runs["bf16-mixed"]
         out[model] = {
@@ -249,10 +251,10 @@ def task_bf16(args: argparse.Namespace) -> None:
     path = write_result(
         "scale_bf16",
         value=round(out["vae"]["ratio"], 3),
-        unit="speed ratio float32 / bf16-mixed over the timed steps, VAE (> 1: bf16 is faster)",
+        unit="speed ratio float32 / bf16-mixed over one MNIST epoch, VAE (> 1: bf16 is faster)",
         anchor="genlab float32 (same model, same steps)",
         anchor_value=1.0,
-        steps=steps,
+        steps=epoch_steps,
         threads=args.threads,
         device=args.device,
         models=out,

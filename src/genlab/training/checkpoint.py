@@ -7,6 +7,9 @@ numbers, strings, lists and dicts only: no arbitrary objects are ever unpickled)
 Symbolic links are not followed out of the run: a checkpoint file may only be a link to a file in its own
 ``checkpoints/`` folder, and that folder may only be a link to a folder inside the run directory; anything
 else is refused with a :class:`~genlab.errors.ModelFileError` when a checkpoint is looked for or read.
+
+Here too: what must match for a run to resume from a checkpoint (:func:`check_compatible`), and the part of the
+state that differs per process of a data-parallel run (:func:`rank_state`, :func:`restore_rank_state`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 import torch
 
 from .. import fileutil
-from ..errors import ModelFileError
+from ..errors import ModelFileError, TrainingError
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^step-(\d+)\.ckpt$")
@@ -87,3 +90,80 @@ def read(path: Path) -> dict[str, Any]:
             f"this genlab reads format {FORMAT_VERSION}"
         )
     return state
+
+
+def check_compatible(
+    state: dict[str, Any],
+    path: Path,
+    model: Any,
+    *,
+    batch_size: int,
+    n_samples: int,
+    seed: int | None,
+    world_size: int,
+    n_optimizers: int,
+) -> None:
+    """Refuse to resume from ``state`` when the run differs from the one that wrote it.
+
+    A different model or config is a :class:`ModelFileError`; a different batch size, data size or seed a
+    :class:`TrainingError`. A different process count is allowed only with the same global batch size, and the
+    batch-size message says so when the process count differs.
+    """
+    if state["model_name"] != model.registry_name or state["model_config"] != model.config.to_dict():
+        raise ModelFileError(
+            f"checkpoint {path} belongs to a {state['model_name']!r} model with another config; "
+            "resume with the model and config that wrote it"
+        )
+    saved_world = int(state.get("world_size", 1))
+    for key, mine in (("batch_size", batch_size), ("n_samples", n_samples), ("seed", seed)):
+        if state[key] != mine:
+            more = ""
+            if key == "batch_size" and saved_world != world_size:
+                more = (
+                    f" (it ran as {saved_world} process(es), this run as {world_size}: a different process "
+                    "count may resume only with the same global batch size)"
+                )
+            raise TrainingError(
+                f"checkpoint {path} was written with {key}={state[key]} but this run has {key}={mine}{more}; "
+                "resume with the same data, batch size and seed"
+            )
+    if len(state["optimizers"]) != n_optimizers:
+        raise ModelFileError(
+            f"checkpoint {path} holds {len(state['optimizers'])} optimizer states, the model has {n_optimizers}"
+        )
+
+
+def rank_state(model: Any, device: torch.device) -> dict[str, Any]:
+    """What differs between the processes of a data-parallel run: their random states and buffers."""
+    state = {
+        "model_rng": model.generator.get_state(),
+        "global_rng": torch.get_rng_state(),
+        "buffers": {k: v.detach().cpu() for k, v in model.named_buffers()},
+    }
+    if device.type == "cuda":
+        state["cuda_rng"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rank_state(state: dict[str, Any], rank: int, model: Any, device: torch.device) -> None:
+    """Give process ``rank`` back its random states and buffers from a checkpoint.
+
+    A one-process checkpoint restores rank 0; a rank the saved run did not have keeps the fresh noise stream
+    of its own seed (the model, optimizers and batch order are shared and were restored already).
+    """
+    saved = state.get("ranks")
+    if saved is not None and rank < len(saved):
+        mine = saved[rank]
+    elif rank == 0:
+        mine = {"model_rng": state["model_rng"], "global_rng": state["global_rng"]}
+    else:
+        return
+    model.generator.set_state(mine["model_rng"])
+    torch.set_rng_state(mine["global_rng"])
+    if "cuda_rng" in mine and device.type == "cuda":
+        torch.cuda.set_rng_state(mine["cuda_rng"], device)
+    with torch.no_grad():
+        own = dict(model.named_buffers())
+        for k, v in mine.get("buffers", {}).items():
+            if k in own and own[k].shape == v.shape:
+                own[k].copy_(v)

@@ -23,7 +23,7 @@ from .. import _device
 from ..data.batching import BatchSampler
 from ..data.dataset import Dataset, as_dataset, check_samples
 from ..data.paired import hole_of
-from ..errors import ConfigError, DataError, ModelFileError, NonFiniteLossError, TrainingError
+from ..errors import ConfigError, DataError, NonFiniteLossError, TrainingError
 from ..models.base import Batch, GenerativeModel
 from . import checkpoint as ckpt
 from . import distributed
@@ -490,18 +490,6 @@ class Trainer:
         return {k: v / count for k, v in sums.items()}
 
     # ------------------------------------------------------------------------------------------------
-    def _rank_state(self) -> dict[str, Any]:
-        """What differs between the processes of a data-parallel run: their random states and buffers."""
-        model = self.model
-        state = {
-            "model_rng": model.generator.get_state(),
-            "global_rng": torch.get_rng_state(),
-            "buffers": {k: v.detach().cpu() for k, v in model.named_buffers()},
-        }
-        if self.device.type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
-        return state
-
     def save_checkpoint(self, keep: int | None = None) -> Path | None:
         """Write a checkpoint of the whole training state to ``run_dir/checkpoints`` (atomically).
 
@@ -514,7 +502,7 @@ class Trainer:
         if self.checkpoint_dir is None:
             raise TrainingError("checkpoints need a run_dir; pass Trainer(run_dir=...)")
         self._update_elapsed()
-        ranks = distributed.gather_to_main(self._rank_state()) if self.world.distributed else None
+        ranks = distributed.gather_to_main(ckpt.rank_state(self.model, self.device)) if self.world.distributed else None
         if not self.world.is_main:
             return None
         model = self.model
@@ -571,42 +559,22 @@ class Trainer:
                 if ckpt.step_of(newer) > ckpt.step_of(path):
                     newer.unlink(missing_ok=True)
         model = self.model
-        if state["model_name"] != model.registry_name or state["model_config"] != model.config.to_dict():
-            raise ModelFileError(
-                f"checkpoint {path} belongs to a {state['model_name']!r} model with another config; "
-                "resume with the model and config that wrote it"
-            )
-        saved_world = int(state.get("world_size", 1))
-        for key, mine in (("batch_size", self.batch_size), ("n_samples", self._sampler.n), ("seed", self.seed)):
-            if state[key] != mine:
-                more = ""
-                if key == "batch_size" and saved_world != self.world.size:
-                    more = (
-                        f" (it ran as {saved_world} process(es), this run as {self.world.size}: a different process "
-                        "count may resume only with the same global batch size)"
-                    )
-                raise TrainingError(
-                    f"checkpoint {path} was written with {key}={state[key]} but this run has {key}={mine}{more}; "
-                    "resume with the same data, batch size and seed"
-                )
+        ckpt.check_compatible(
+            state,
+            path,
+            model,
+            batch_size=self.batch_size,
+            n_samples=self._sampler.n,
+            seed=self.seed,
+            world_size=self.world.size,
+            n_optimizers=len(self.optimizers),
+        )
         model.load_state_dict(state["model"])
-        if len(state["optimizers"]) != len(self.optimizers):
-            raise ModelFileError(
-                f"checkpoint {path} holds {len(state['optimizers'])} optimizer states, "
-                f"the model has {len(self.optimizers)}"
-            )
         for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
             opt.load_state_dict(s)
         self._sampler.load_state_dict(state["sampler"])
         self.precision.load_state_dict(state.get("grad_scaler") or {})
-        rank = self.world.rank
-        saved_ranks = state.get("ranks")
-        if saved_ranks is not None and rank < len(saved_ranks):
-            mine = saved_ranks[rank]
-        elif rank == 0:  # a one-process checkpoint
-            mine = {"model_rng": state["model_rng"], "global_rng": state["global_rng"]}
-        else:  # more processes than the run had: this one's noise starts afresh from its rank's seed
-            mine = None
+        saved_world = int(state.get("world_size", 1))
         if saved_world != self.world.size and main:
             print(
                 f"genlab: {path.name} was written by {saved_world} process(es) and resumes on {self.world.size}: "
@@ -614,16 +582,7 @@ class Trainer:
                 "processes' noise streams do not, so the run will differ from an uninterrupted one",
                 file=sys.stderr,
             )
-        if mine is not None:
-            model.generator.set_state(mine["model_rng"])
-            torch.set_rng_state(mine["global_rng"])
-            if "cuda_rng" in mine and self.device.type == "cuda":
-                torch.cuda.set_rng_state(mine["cuda_rng"], self.device)
-            with torch.no_grad():
-                own = dict(model.named_buffers())
-                for k, v in mine.get("buffers", {}).items():
-                    if k in own and own[k].shape == v.shape:
-                        own[k].copy_(v)
+        ckpt.restore_rank_state(state, self.world.rank, model, self.device)
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self._elapsed_before = float(state["elapsed"])
         self._epoch_sums = dict(state["epoch_sums"])
