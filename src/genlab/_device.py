@@ -112,3 +112,20 @@ def seeded_global_rng(seed: int, device: DeviceLike = None) -> Iterator[None]:
 
 
 __all__ = ["bernoulli", "multinomial", "rand", "randint", "randn", "randperm", "seed_from", "seeded_global_rng"]
+
+
+def to_numpy(t: torch.Tensor) -> Any:
+    """``t`` as a NumPy array, wherever it lives (detached and brought to the CPU first: a no-op for a CPU tensor).
+
+    Every tensor genlab hands to NumPy goes through here, so results of a model on a GPU convert like a CPU one's.
+    """
+    return t.detach().cpu().numpy()
+
+
+def move_args(args: tuple[Any, ...], kwargs: dict[str, Any], device: torch.device):
+    """The tensors among ``args`` / ``kwargs`` (top level) moved to ``device``; everything else as it is."""
+
+    def mv(a: Any) -> Any:
+        return a.to(device) if isinstance(a, torch.Tensor) and a.device != device else a
+
+    return tuple(mv(a) for a in args), {k: mv(v) for k, v in kwargs.items()}

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from . import fileutil
+from ._device import to_numpy
 
 
 def image_grid(
@@ -47,7 +48,7 @@ def image_grid(
         r, col = divmod(i, nrow)
         top, left = padding + r * (h + padding), padding + col * (w + padding)
         grid[:, top : top + h, left : left + w] = x[i]
-    arr = grid.permute(1, 2, 0).numpy()
+    arr = to_numpy(grid.permute(1, 2, 0))
     if scale > 1:
         arr = arr.repeat(scale, axis=0).repeat(scale, axis=1)
     return arr[..., 0] if c == 1 else arr
@@ -117,12 +118,12 @@ def save_scatter(
     plt = _figure()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
     if reference is not None:
-        ref = reference.detach().cpu().numpy()
+        ref = to_numpy(reference)
         ax.scatter(ref[:, 0], ref[:, 1], s=4, c="tab:gray", alpha=0.3, label="data")
-    p = points.detach().cpu().numpy()
+    p = to_numpy(points)
     ax.scatter(p[:, 0], p[:, 1], s=4, c="tab:blue", alpha=0.6, label="samples")
     if centers is not None:
-        c = centers.detach().cpu().numpy()
+        c = to_numpy(centers)
         ax.scatter(c[:, 0], c[:, 1], s=30, c="tab:red", marker="x", label="modes")
     ax.set_aspect("equal")
     ax.legend(loc="upper right")
@@ -133,11 +134,11 @@ def save_codes(codes: torch.Tensor, labels: torch.Tensor | None, path: str | Pat
     """Scatter 2-D codes ``(N, 2)``, coloured by their integer ``labels`` when given (one legend entry each)."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
-    z = codes.detach().cpu().float().numpy()
+    z = to_numpy(codes.float())
     if labels is None or bool((labels < 0).any()):
         ax.scatter(z[:, 0], z[:, 1], s=4, c="tab:blue", alpha=0.6)
     else:
-        lab = labels.detach().cpu().numpy()
+        lab = to_numpy(labels)
         cmap = plt.get_cmap("tab10" if lab.max() < 10 else "tab20")
         for k in np.unique(lab):
             sel = lab == k
@@ -193,10 +194,10 @@ def save_scatter_grid(
             ax.set_xticks([])
             ax.set_yticks([])
             if j < len(row):
-                p = row[j].detach().float().numpy()
+                p = to_numpy(row[j].float())
                 ax.scatter(p[:, 0], p[:, 1], s=1, c="tab:blue", alpha=0.4)
                 if reference is not None:
-                    r = reference.detach().float().numpy()
+                    r = to_numpy(reference.float())
                     ax.scatter(r[:, 0], r[:, 1], s=12, c="tab:red", marker="x")
             ax.set_xlim(float(lo[0] - pad[0]), float(hi[0] + pad[0]))
             ax.set_ylim(float(lo[1] - pad[1]), float(hi[1] + pad[1]))

@@ -189,3 +189,53 @@ def test_seeded_global_rng_seeds_the_block_and_restores_the_state():
         b = torch.rand(3)
     assert torch.equal(a, b)
     assert torch.equal(a, torch.rand(3, generator=torch.Generator().manual_seed(5)))
+
+
+# --- inputs from another device ---------------------------------------------------------------------------
+# The "meta" device is a second device every CPU build has: a model moved there computes shapes only, and a CPU
+# tensor handed to it fails with "Tensor on device meta is not on the expected device cpu" unless it is moved.
+# Other failures on meta (``.item()`` has no value to give) say nothing about devices and are let through.
+def _device_mismatch(exc: BaseException) -> bool:
+    msg = str(exc)
+    return "device" in msg and ("expected" in msg or "same device" in msg)
+
+
+def test_evaluation_methods_move_inputs_from_another_device_to_the_model(model):
+    batch = model.example_batch(8, generator=torch.Generator().manual_seed(0))
+    model.on_train_start(batch.x)
+    x = batch.source if getattr(model, "translator", False) else batch.x
+    model.to("meta")
+    for name in EVALUATIONS:
+        method = getattr(model, name, None)
+        if not callable(method) or not getattr(method, "__evaluating__", False):
+            continue
+        kw = {"k": 4} if name == "log_prob" and model.likelihood_method == "iwae" else {}
+        try:
+            method(x, **kw)  # x is a CPU tensor
+        except GenlabError:
+            continue
+        except (RuntimeError, NotImplementedError) as exc:
+            assert not _device_mismatch(exc), f"{model.registry_name}.{name} did not move its input: {exc}"
+
+
+def test_an_evaluation_method_returns_on_the_model_device_and_the_check_would_catch_a_missing_move(monkeypatch):
+    model = genlab.create("ae", data_shape=(1, 8, 8), latent_dim=4, seed=0).to("meta")
+    x = torch.rand(3, 1, 8, 8)
+    assert model.reconstruct(x).device.type == "meta"
+    monkeypatch.setattr(_device, "move_args", lambda args, kwargs, device: (args, kwargs))
+    with pytest.raises(RuntimeError) as info:
+        model.reconstruct(x)
+    assert _device_mismatch(info.value)
+
+
+def test_every_tensor_genlab_hands_to_numpy_goes_through_to_numpy():
+    """``t.numpy()`` fails on a GPU tensor: library code converts with ``genlab._device.to_numpy`` (which brings
+    the tensor to the CPU first). The one exception is a tensor genlab has just made on the CPU to fill."""
+    offenders = []
+    for path in Path(GENLAB_DIR).rglob("*.py"):
+        if path.name == "_device.py":
+            continue
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if ".numpy()" in line and "a fresh CPU tensor" not in line:
+                offenders.append(f"{path.relative_to(GENLAB_DIR)}:{i}: {line.strip()}")
+    assert not offenders, "use genlab._device.to_numpy:\n  " + "\n  ".join(offenders)

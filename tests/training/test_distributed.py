@@ -271,3 +271,43 @@ def test_shared_memory_and_gloo_reductions_agree_bit_for_bit(two, tmp_path, monk
     assert gloo["loss"] == two["ae"][0]["loss"]
     for a, b in zip(gloo["params"], two["ae"][0]["params"], strict=True):
         assert torch.equal(a, b)
+
+
+# --- every entry point takes the device ------------------------------------------------------------------
+def test_apps_estimators_and_the_synthesizer_train_on_the_device_they_are_given(tmp_path):
+    import numpy as np
+
+    from genlab.apps.anomaly import Detector
+    from genlab.estimators import RBM, AnomalyDetector, DBNClassifier
+    from genlab.tabular import Synthesizer, load_frame
+
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 6)).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    bad = [
+        lambda: Detector(epochs=1, device="tpu").fit(X),
+        lambda: AnomalyDetector(epochs=1, device="tpu").fit(X),
+        lambda: RBM(n_components=4, n_iter=1, device="tpu").fit(X),
+        lambda: DBNClassifier((4,), pretrain_epochs=1, finetune_epochs=1, device="tpu").fit(X, y),
+        lambda: Synthesizer("gaussian_copula", device="tpu").fit(load_frame("iris")),
+    ]
+    for fit in bad:  # the device reaches the trainer, which names the problem
+        with pytest.raises(ConfigError, match="unknown device 'tpu'"):
+            fit()
+    det = AnomalyDetector(epochs=1, device="cpu", random_state=0).fit(X)
+    assert det.get_params()["device"] == "cpu" and det.model_.device.type == "cpu"
+    assert AnomalyDetector.load(det.save(tmp_path / "det")).get_params()["device"] == "cpu"
+    rbm = RBM(n_components=4, n_iter=1, device="cpu", random_state=0).fit(X)
+    assert rbm.transform(X).shape == (64, 4) and isinstance(rbm.components_, np.ndarray)
+
+
+def test_sample_and_translate_take_a_device_and_refuse_a_bad_one(tmp_path, capsys):
+    run = tmp_path / "ae"
+    assert cli(["train", "ae", "--epochs", "1", "--out", str(run), "--quiet", "--device", "cpu"]) == 0
+    assert cli(["sample", str(run), "-n", "4", "--out", str(tmp_path / "s.npy"), "--device", "cpu"]) == 0
+    capsys.readouterr()
+    for cmd in (["sample", str(run), "-n", "4", "--out", str(tmp_path / "t.npy")], ["translate", str(run), "x.npy"]):
+        extra = ["--out", str(tmp_path / "o.npy")] if cmd[0] == "translate" else []
+        assert cli([*cmd, *extra, "--device", "tpu"]) == 1
+        err = capsys.readouterr().err.strip()
+        assert "unknown device 'tpu'" in err and len(err.splitlines()) == 1

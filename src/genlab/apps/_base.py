@@ -67,6 +67,8 @@ class AutoencoderApp:
             ``(N, C, H, W)`` as they are (e.g. in [0, 1] for a Bernoulli / BCE model).
         verbose: show a progress bar while training.
         model_params: other fields of the model's config, e.g. ``{"architecture": "conv"}``.
+        device: where to train, ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
+            ``"mps"``. The fitted model stays there; inputs and results are CPU tensors either way.
     """
 
     #: config fields the application sets itself (subclasses); users may not set them in ``model_params``
@@ -85,6 +87,7 @@ class AutoencoderApp:
         standardize: bool | Literal["auto"] = "auto",
         verbose: bool = False,
         model_params: dict[str, Any] | None = None,
+        device: str = "auto",
     ) -> None:
         if not isinstance(model, str):
             raise ConfigError(f"model must be the registry name of an autoencoder, e.g. 'ae', got {model!r}")
@@ -107,6 +110,9 @@ class AutoencoderApp:
         self.standardize = standardize
         self.verbose = bool(verbose)
         self.model_params = plain(dict(model_params or {}))
+        if not isinstance(device, str | torch.device):
+            raise ConfigError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+        self.device = str(device)
         # fitted state
         self.model: GenerativeModel | None = None
         self.scaler = Standardizer()
@@ -127,6 +133,7 @@ class AutoencoderApp:
             "standardize": self.standardize,
             "verbose": self.verbose,
             "model_params": self.model_params,
+            "device": self.device,
         }
 
     def _app_config(self) -> dict[str, Any]:
@@ -207,9 +214,21 @@ class AutoencoderApp:
         pre = int(getattr(model.config, "pretrain_epochs", 0) or 0)
         if pre and supports_layerwise(model):
             pretrain_layerwise(
-                model, x, epochs=pre, batch_size=self.batch_size, seed=self.seed, callbacks=self._callbacks
+                model,
+                x,
+                epochs=pre,
+                batch_size=self.batch_size,
+                seed=self.seed,
+                callbacks=self._callbacks,
+                device=self.device,
             )
-        trainer = Trainer(epochs=self.epochs, batch_size=self.batch_size, seed=self.seed, callbacks=self._callbacks(0))
+        trainer = Trainer(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            callbacks=self._callbacks(0),
+            device=self.device,
+        )
         trainer.fit(model, x, val_data=val)
         self.history = [dict(r) for r in trainer.history.rows]
 

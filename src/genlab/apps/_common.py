@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._device import to_numpy
 from ..errors import ConfigError, DataError
 
 
@@ -107,7 +108,7 @@ def quantile(values: torch.Tensor, q: float) -> float:
     """The ``q``-quantile of ``values`` (linear interpolation, float64), as a Python float."""
     if not 0.0 <= q <= 1.0 or math.isnan(q):
         raise ConfigError(f"a quantile must lie in [0, 1], got {q!r}")
-    return float(np.quantile(values.detach().double().cpu().numpy(), q))
+    return float(np.quantile(to_numpy(values.double()), q))
 
 
 __all__ = ["Standardizer", "plain", "quantile", "same_shape", "tensor_from_json", "tensor_to_json"]

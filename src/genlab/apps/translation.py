@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .. import fileutil
+from .._device import to_numpy
 from ..data.corruptions import corrupt
 from ..data.images import IMAGE_EXTENSIONS, _decode, _resize
 from ..errors import ConfigError, DataError, RunExistsError
@@ -96,7 +97,7 @@ def read_inputs(
 def _png_bytes(image: torch.Tensor) -> Any:
     from PIL import Image
 
-    a = (image.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    a = to_numpy((image.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0))
     return Image.fromarray(a[..., 0] if a.shape[2] == 1 else a)
 
 
@@ -166,7 +167,7 @@ def translate_path(
     y = model.translate(x, direction, hole=mask).cpu()  # written to files: on the CPU whatever the model's device
     if kind == "npy":
         with fileutil.atomic_path(out, suffix=".npy") as tmp, open(tmp, "wb") as fh:
-            np.save(fh, y.numpy())
+            np.save(fh, to_numpy(y))
     elif kind == "image":
         with fileutil.atomic_path(out, suffix=".png") as tmp:
             _png_bytes(y[0]).save(tmp, format="PNG")

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .. import fileutil, plotting
+from .._device import to_numpy
 from ..config import parse_value
 from ..errors import ConfigError, RunExistsError
 from ..io import load
@@ -151,6 +152,11 @@ def _launch_processes(args: argparse.Namespace, out: Path) -> int | None:
     return distributed.launch(rest, n, device)
 
 
+def _on_device(model, args: argparse.Namespace):
+    """The loaded model (always on the CPU) moved to ``--device``; a bad or absent device is a one-line error."""
+    return model.to(distributed.resolve_device(getattr(args, "device", None) or "auto"))
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise ConfigError(f"-n must be at least 1, got {args.n}")
@@ -162,7 +168,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--out must end in .png, .npy, .csv, .parquet (tables) or .txt (text models), got {out.name!r}"
         )
-    model = load(args.run)
+    model = _on_device(load(args.run), args)
     if getattr(model, "translator", False):
         raise ConfigError(
             f"{args.run} is a {model.registry_name}: it maps inputs to outputs; "
@@ -185,9 +191,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
             classes = [int(v) for v in str(args.labels).split(",")]
         except ValueError as exc:
             raise ConfigError(f"--labels takes a class or comma-separated classes, got {args.labels!r}") from exc
-        kwargs["labels"] = torch.tensor(classes).repeat(-(-args.n // len(classes)))[: args.n]
+        kwargs["labels"] = torch.tensor(classes, device=model.device).repeat(-(-args.n // len(classes)))[: args.n]
     with torch.no_grad():
-        x = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed), **kwargs)
+        x = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed), **kwargs).cpu()
     if suffix == ".png":
         lo_hi = model.data_info.value_range if model.data_info else (0.0, 1.0)
         if plotting.save_samples(x, out, value_range=lo_hi) is None:
@@ -196,9 +202,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
         fileutil.write_text(out, "\n".join(model.decode_text(x)) + "\n")
     elif suffix == ".npy":
         with fileutil.atomic_path(out, suffix=".npy") as tmp, open(tmp, "wb") as fh:
-            np.save(fh, x.numpy())
+            np.save(fh, to_numpy(x))
     else:
-        flat = x.reshape(len(x), -1).numpy()
+        flat = to_numpy(x.reshape(len(x), -1))
         with fileutil.atomic_open(out, "w", encoding="utf-8") as fh:
             np.savetxt(fh, flat, delimiter=",", fmt="%.6g")
     print(f"wrote {args.n} samples to {out}")
@@ -223,7 +229,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from ..apps.translation import translate_path
 
     done = translate_path(
-        load(args.run),
+        _on_device(load(args.run), args),
         args.input,
         args.out,
         direction=args.direction,

@@ -24,6 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 THREADS_HELP = "CPU threads for torch (default: the idle cores; GENLAB_THREADS also sets it)"
+DEVICE_HELP = "auto (default: a GPU when there is one), cpu, cuda, cuda:N or mps"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="table models: every row has this category (repeatable), e.g. --condition species=Adelie",
     )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    s.add_argument("--device", default="auto", help=DEVICE_HELP)
     s.set_defaults(func="sample")
 
     tr = sub.add_parser("translate", help="image-to-image models: translate a folder, an image or an .npy file")
@@ -101,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0, help="seed of --corrupt")
     tr.add_argument("--resize", action="store_true", help="resize images to the model's input size")
     tr.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    tr.add_argument("--device", default="auto", help=DEVICE_HELP)
     tr.set_defaults(func="translate")
 
     e = sub.add_parser("evaluate", help="metrics of a trained run: metrics.json and a self-contained report.html")
@@ -208,7 +211,7 @@ def _add_training_args(t: argparse.ArgumentParser) -> None:
     )
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
-    t.add_argument("--device", default=None, help="auto (default: a GPU when there is one), cpu, cuda, cuda:N or mps")
+    t.add_argument("--device", default=None, help=DEVICE_HELP)
     t.add_argument(
         "--precision",
         default=None,

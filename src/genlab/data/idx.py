@@ -350,7 +350,7 @@ def load_idx(
     labels = _read_member(spec, label_stem, paths[label_stem])
     _check_pair(spec, images, labels, paths[image_stem], paths[label_stem])
     x = torch.empty((len(images), 1, *images.shape[1:]), dtype=torch.float32)
-    x.numpy()[:, 0] = images  # one pass, no intermediate copy
+    x.numpy()[:, 0] = images  # a fresh CPU tensor filled in one pass, no intermediate copy
     x, value_range = finish_images(x, (0.0, 255.0), scale=scale, flatten=flatten, binarize=binarize)
     info = DatasetInfo(
         name=spec.name,

@@ -39,6 +39,7 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._device import to_numpy
 from ..apps import anomaly, denoising, features, imputation
 from ..apps._base import AutoencoderApp
 from ..apps._common import plain
@@ -86,6 +87,7 @@ class _AutoencoderEstimator(BaseEstimator):
             "batch_size": self.batch_size,
             "standardize": self.standardize,
             "model_params": self.model_params,
+            "device": self.device,
         }
         specific = {k: getattr(self, k) for k in self._app_params}
         kwargs = {k: plain(v) for k, v in {**common, **specific}.items()}
@@ -114,7 +116,7 @@ class _AutoencoderEstimator(BaseEstimator):
 
     def _out(self, t: torch.Tensor, X: np.ndarray) -> np.ndarray:
         """A result as numpy in ``X``'s float dtype."""
-        return t.detach().numpy().astype(X.dtype, copy=False)
+        return to_numpy(t).astype(X.dtype, copy=False)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "app_")
@@ -210,6 +212,7 @@ class AnomalyDetector(OutlierMixin, _AutoencoderEstimator):
         model_params: other fields of the model's config, e.g. ``{"loss": "bce"}``.
         random_state: seeds the weights, batches and noise; an int gives repeatable fits.
         verbose: 0 trains silently; > 0 shows a progress bar.
+        device: where to train: ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"cuda[:N]"``, ``"mps"``.
 
     Attributes:
         threshold_: scores above it are outliers.
@@ -239,6 +242,7 @@ class AnomalyDetector(OutlierMixin, _AutoencoderEstimator):
         model_params: dict[str, Any] | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
+        device: str = "auto",
     ) -> None:
         self.model = model
         self.latent_dim = latent_dim
@@ -254,16 +258,17 @@ class AnomalyDetector(OutlierMixin, _AutoencoderEstimator):
         self.model_params = model_params
         self.random_state = random_state
         self.verbose = verbose
+        self.device = device
 
     def _after_fit(self) -> None:
         self.threshold_ = float(self.app_.threshold)
-        self.decision_scores_ = self.app_.train_scores.double().numpy()
+        self.decision_scores_ = to_numpy(self.app_.train_scores.double())
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores ``(n_samples,)`` float64: **higher = more abnormal** (outlier when ``> threshold_``)."""
         arr = self._validate(X, reset=False)
-        return self.app_.score(arr).double().numpy()
+        return to_numpy(self.app_.score(arr).double())
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Normality scores ``(n_samples,)``: ``-decision_function(X)``, **higher = more normal**."""
@@ -304,6 +309,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, _AutoencoderEstimator):
         model_params: dict[str, Any] | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
+        device: str = "auto",
     ) -> None:
         self.model = model
         self.latent_dim = latent_dim
@@ -318,6 +324,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, _AutoencoderEstimator):
         self.model_params = model_params
         self.random_state = random_state
         self.verbose = verbose
+        self.device = device
 
     def transform(self, X: Any) -> np.ndarray:
         """Cleaned samples, shaped like ``X``."""
@@ -361,6 +368,7 @@ class Imputer(OneToOneFeatureMixin, TransformerMixin, _AutoencoderEstimator):
         model_params: dict[str, Any] | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
+        device: str = "auto",
     ) -> None:
         self.model = model
         self.latent_dim = latent_dim
@@ -376,6 +384,7 @@ class Imputer(OneToOneFeatureMixin, TransformerMixin, _AutoencoderEstimator):
         self.model_params = model_params
         self.random_state = random_state
         self.verbose = verbose
+        self.device = device
 
     def transform(self, X: Any) -> np.ndarray:
         """``X`` with NaN entries filled; every observed entry is returned exactly as given."""
@@ -408,6 +417,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Au
         model_params: dict[str, Any] | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
+        device: str = "auto",
     ) -> None:
         self.model = model
         self.latent_dim = latent_dim
@@ -419,6 +429,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Au
         self.model_params = model_params
         self.random_state = random_state
         self.verbose = verbose
+        self.device = device
 
     @property
     def _n_features_out(self) -> int:
@@ -434,7 +445,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Au
         check_is_fitted(self)
         codes = np.asarray(X)
         out = self.app_.decode(codes)
-        return out.numpy().astype(codes.dtype if codes.dtype in (np.float32, np.float64) else np.float64, copy=False)
+        return to_numpy(out).astype(codes.dtype if codes.dtype in (np.float32, np.float64) else np.float64, copy=False)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Negative mean squared reconstruction error per value (higher is better); ``y`` is ignored."""

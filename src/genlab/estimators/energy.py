@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, ClassNamePrefixFeatures
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._device import to_numpy
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..models.energy.dbn import DBNConfig
@@ -68,8 +69,10 @@ def _validate(est: BaseEstimator, X: Any, reset: bool) -> np.ndarray:
     return arr if arr.flags.writeable else arr.copy()
 
 
-def _tensor(arr: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+def _tensor(arr: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    """``arr`` as float32, on ``device`` (a fitted model's, for inference; the trainer moves training data)."""
+    t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    return t if device is None else t.to(device)
 
 
 class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -87,6 +90,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         momentum, weight_decay: SGD momentum and L2 penalty on the weights.
         sparsity_target: > 0 pulls the mean hidden activation to it.
         centering: the centered RBM.
+        device: where to train: ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"cuda[:N]"``, ``"mps"``. With
+            scikit-learn's small batches (10) the CPU is usually faster.
     """
 
     def __init__(
@@ -104,6 +109,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         weight_decay: float = 0.0,
         sparsity_target: float = 0.0,
         centering: bool = False,
+        device: str = "auto",
     ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -117,6 +123,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.centering = centering
+        self.device = device
 
     def _config(self, n_features: int) -> RBMConfig:
         return RBMConfig(
@@ -142,7 +149,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _train(self, arr: np.ndarray, epochs: int) -> None:
         callbacks = [_Verbose("RBM")] if self.verbose else []
         trainer = Trainer(
-            epochs=epochs, batch_size=int(self.batch_size), seed=self._seed_ + self._fits_, callbacks=callbacks
+            epochs=epochs,
+            batch_size=int(self.batch_size),
+            seed=self._seed_ + self._fits_,
+            callbacks=callbacks,
+            device=self.device,
         )
         trainer.fit(self.model_, _tensor(arr))
         self._fits_ += 1
@@ -151,11 +162,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _publish(self, dtype: np.dtype) -> None:
         m = self.model_
         W, b, c = m.params()
-        self.components_ = W.t().numpy().astype(dtype)
-        self.intercept_hidden_ = c.numpy().astype(dtype)
-        self.intercept_visible_ = b.numpy().astype(dtype)
+        self.components_ = to_numpy(W.t()).astype(dtype)
+        self.intercept_hidden_ = to_numpy(c).astype(dtype)
+        self.intercept_visible_ = to_numpy(b).astype(dtype)
         if m.config.method == "pcd":
-            self.h_samples_ = m.chains_ph.round().numpy().astype(dtype)
+            self.h_samples_ = to_numpy(m.chains_ph.round()).astype(dtype)
 
     def fit(self, X: Any, y: Any = None) -> RBM:
         """Train on ``X`` ``(n_samples, n_features)`` for ``n_iter`` epochs; ``y`` is ignored."""
@@ -188,32 +199,33 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Hidden activation probabilities ``P(h=1|X)`` ``(n_samples, n_components)``."""
         arr = _validate(self, X, reset=False)
-        return self.model_.transform(_tensor(arr)).numpy().astype(arr.dtype)
+        return to_numpy(self.model_.transform(_tensor(arr, self.model_.device))).astype(arr.dtype)
 
     def gibbs(self, v: Any) -> np.ndarray:
         """One Gibbs step from ``v``: a boolean sample of the visible units, as scikit-learn returns."""
         arr = _validate(self, v, reset=False)
-        return self.model_.gibbs(_tensor(arr), generator=self._score_gen_).numpy().astype(bool)
+        v = self.model_.gibbs(_tensor(arr, self.model_.device), generator=self._score_gen_)
+        return to_numpy(v).astype(bool)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Stochastic pseudo-likelihood per sample (one random unit flipped), as scikit-learn computes it."""
         arr = _validate(self, X, reset=False)
-        pl = self.model_.pseudo_likelihood(_tensor(arr), generator=self._score_gen_)
-        return pl.numpy().astype(arr.dtype)
+        pl = self.model_.pseudo_likelihood(_tensor(arr, self.model_.device), generator=self._score_gen_)
+        return to_numpy(pl).astype(arr.dtype)
 
     # --- genlab's additions ---------------------------------------------------------------------------
     def sample(self, n: int, steps: int = 1000, random_state: Any = None) -> np.ndarray:
         """``n`` samples (``E[v|h]`` after ``steps`` Gibbs steps) ``(n, n_features)``."""
         check_is_fitted(self)
         gen = torch.Generator().manual_seed(seed_from(random_state))
-        return self.model_.sample(n, gen, steps=steps).numpy()
+        return to_numpy(self.model_.sample(n, gen, steps=steps))
 
     def log_likelihood(self, X: Any, n_runs: int = 100, betas: int = 14_500, random_state: Any = 0) -> dict:
         """Mean ``log p(X)`` with ``log Z`` by AIS: ``{"mean", "lower", "upper", "log_z"}`` (see genlab.metrics)."""
         from ..metrics.likelihood import base_bias_from_data, log_likelihood
 
         arr = _validate(self, X, reset=False)
-        x = _tensor(arr)
+        x = _tensor(arr, self.model_.device)
         gen = torch.Generator().manual_seed(seed_from(random_state))
         res = log_likelihood(
             self.model_,
@@ -244,6 +256,7 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         batch_size: samples per update (default 32).
         k, method, momentum, weight_decay: RBM training: CD-k or PCD-k (defaults 1, ``"cd"``, 0.5, 2e-4).
         random_state: seed; verbose: one line per epoch.
+        device: where to train: ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"cuda[:N]"``, ``"mps"``.
     """
 
     def __init__(
@@ -261,6 +274,7 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         weight_decay: float = 2e-4,
         verbose: int = 0,
         random_state: Any = None,
+        device: str = "auto",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -274,6 +288,7 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.verbose = verbose
         self.random_state = random_state
+        self.device = device
 
     def fit(self, X: Any, y: Any) -> DBNClassifier:
         """Pretrain on ``X`` (values for Bernoulli units, ideally in [0, 1]), then fine-tune on the labels ``y``."""
@@ -312,19 +327,21 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
                 batch_size=int(self.batch_size),
                 seed=seed,
                 callbacks=callbacks,
+                device=self.device,
             )
         Trainer(
             epochs=int(self.finetune_epochs),
             batch_size=int(self.batch_size),
             seed=seed + 1000,
             callbacks=[_Verbose("DBN fine-tuning")] if self.verbose else [],
+            device=self.device,
         ).fit(self.model_, ds)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         arr = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self.model_.predict_proba(_tensor(arr)).numpy().astype(np.float64)
+        return to_numpy(self.model_.predict_proba(_tensor(arr, self.model_.device))).astype(np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         proba = self.predict_proba(X)  # checks the fit first
@@ -334,4 +351,4 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         """Top-layer features of the recognition pass ``(n_samples, hidden_layer_sizes[-1])``."""
         check_is_fitted(self)
         arr = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self.model_.transform(_tensor(arr)).numpy().astype(arr.dtype)
+        return to_numpy(self.model_.transform(_tensor(arr, self.model_.device))).astype(arr.dtype)

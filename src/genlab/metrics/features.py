@@ -33,6 +33,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .. import fileutil
+from .._device import to_numpy
 from ..errors import ConfigError, DataError
 from ..nn.feature_nets import (  # noqa: F401  (MANIFEST, WEIGHTS_DIR: re-exported for benchmarks/feature_nets.py)
     MANIFEST,
@@ -294,7 +295,7 @@ def extract_features(
 def data_digest(x: torch.Tensor) -> str:
     """SHA-256 of a tensor's values (float32, C order): what a feature cache entry is keyed on."""
     t = torch.as_tensor(x).detach().to("cpu", torch.float32).contiguous()
-    return hashlib.sha256(t.numpy().tobytes()).hexdigest()
+    return hashlib.sha256(to_numpy(t).tobytes()).hexdigest()
 
 
 def features_cache_dir() -> Path:

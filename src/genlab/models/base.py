@@ -60,10 +60,14 @@ def evaluating(method: Callable[_P, _R]) -> Callable[_P, _R]:
     without gradients, and leave every submodule's mode as it was. A caller who needs gradients of such a
     quantity uses the differentiable method behind it (named in each method's docstring). The wrapper keeps
     the name, docstring and signature of ``method`` (``functools.wraps``).
+
+    Tensor arguments on another device are moved to the model's first, so a model on a GPU takes CPU inputs (its
+    results stay on its device; ``genlab._device.to_numpy`` or ``.cpu()`` brings them back).
     """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        args, kwargs = _device.move_args(args, kwargs, self.device)
         with eval_mode(self), torch.no_grad():
             return method(self, *args, **kwargs)
 

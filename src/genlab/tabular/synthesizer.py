@@ -48,6 +48,7 @@ class Synthesizer:
         max_modes: mixture components per numerical column (ctgan, tvae).
         time_budget: stop training after this many seconds.
         progress: show the training progress on standard error.
+        device: where to train: ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"cuda[:N]"``, ``"mps"``.
         **config: the model's own options (``genlab models -v ctgan``), e.g. ``pac=10``, ``embedding_dim=64``.
     """
 
@@ -64,6 +65,7 @@ class Synthesizer:
         max_modes: int = 10,
         time_budget: float | None = None,
         progress: bool = False,
+        device: str = "auto",
         **config: Any,
     ) -> None:
         if model not in TABLE_MODELS:
@@ -78,6 +80,7 @@ class Synthesizer:
         self.max_modes = max_modes
         self.time_budget = time_budget
         self.progress = progress
+        self.device = device
         self.config = config
         self.model_: Any = None
         self.result_: Any = None
@@ -111,7 +114,12 @@ class Synthesizer:
             keep_bounds=self.keep_bounds,
             seed=self.seed,
         )
-        settings: dict[str, Any] = {"epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed}
+        settings: dict[str, Any] = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "device": self.device,
+        }
         if self.time_budget:
             settings["time_budget"] = self.time_budget
         if out is None:
@@ -174,7 +182,7 @@ class Synthesizer:
             raise DataError(f"n must be a positive number of rows, got {n!r}")
         model = self._fitted()
         gen = model.rng(self._generator(seed))
-        x = model.sample(int(n), generator=gen, conditions=conditions)
+        x = model.sample(int(n), generator=gen, conditions=conditions).cpu()  # the transform decodes on the CPU
         return self.transform.decode(x, seed=int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
 
     def sample_remaining(self, partial: Any, *, seed: int | None = None) -> Any:
@@ -210,7 +218,8 @@ class Synthesizer:
             unknown = torch.from_numpy(partial[spec.name].isna().to_numpy().copy())
             for span in spans[spec.name]:
                 known[unknown, span.start : span.stop] = False
-        filled = transform.decode(model.sample_remaining(x, known, generator=gen), seed=seed or 0)
+        dev = model.device
+        filled = transform.decode(model.sample_remaining(x.to(dev), known.to(dev), generator=gen).cpu(), seed=seed or 0)
         out = partial.copy()
         for col in out.columns:
             cells = out[col].isna()

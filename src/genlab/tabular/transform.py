@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .._device import to_numpy
 from ..config import MAX_SAMPLE_SIZE, MAX_WIDTH
 from ..errors import DataError
 from ._columns import (
@@ -306,7 +307,7 @@ class TableTransform:
         ``seed`` draws the missing cells of constant columns and nothing else.
         """
         pd = _pandas()
-        x = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float64)
+        x = np.asarray(to_numpy(x) if hasattr(x, "detach") else x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.width:
             raise DataError(f"decode takes rows of {self.width} values (layout {self.layout!r}), got {x.shape}")
         n = len(x)

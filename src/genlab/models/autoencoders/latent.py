@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from ..._device import to_numpy
 from ...errors import ConfigError, DataError
 
 
@@ -112,7 +113,7 @@ def project_2d(
     """
     if len(x) < 3:
         raise DataError("a 2D projection needs at least 3 samples")
-    codes = encode_all(model, x, y=y).cpu().numpy().astype(np.float64)
+    codes = to_numpy(encode_all(model, x, y=y)).astype(np.float64)
     if codes.shape[1] == 2:
         return codes
     if codes.shape[1] == 1:
