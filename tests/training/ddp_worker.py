@@ -25,7 +25,13 @@ MODELS = {
     "rbm": {"n_hidden": 32},
     "rbm_centered": {"n_hidden": 32, "centering": True, "sparsity_target": 0.1},  # batch means are shared
     "realnvp": {},  # ActNorm initialises from the whole first batch
+    # two optimizers, three critic steps per generator step, a gradient penalty and an EMA of the generator
+    "wgan_gp": {"n_critic": 3, "ema_decay": 0.9, "hidden_dims": [64]},
+    # greedy layer-wise pretraining (one trainer per stage), then joint training
+    "stacked_ae": {"layer_dims": [32, 16], "pretrain_epochs": 1},
+    "dbm": {"layer_dims": [32, 16], "pretrain_epochs": 1},  # hand-set gradients of the mean-field and Gibbs phases
 }
+FAMILY = {"rbm_centered": "rbm"}
 
 
 def data():
@@ -34,12 +40,19 @@ def data():
 
 def fit(name: str, epochs: int = 2, batch_size: int = 64) -> dict:
     d = data()
-    family = name.split("_")[0]
-    model = genlab.create(family, data_shape=tuple(d.x.shape[1:]), seed=0, **MODELS[name])
-    trainer = Trainer(epochs=epochs, batch_size=batch_size, seed=3, device="cpu")
-    trainer.fit(model, d)
+    family = FAMILY.get(name, name)
+    config = MODELS[name]
+    if config.get("pretrain_epochs"):  # genlab.train runs the layer-wise stages before the joint epochs
+        settings = {"epochs": epochs, "batch_size": batch_size, "seed": 3, "device": "cpu", "progress": False}
+        res = genlab.train(family, d, overrides=config, **settings)
+        model, rows = res.model, res.trainer.history.rows
+    else:
+        model = genlab.create(family, data_shape=tuple(d.x.shape[1:]), seed=0, **config)
+        trainer = Trainer(epochs=epochs, batch_size=batch_size, seed=3, device="cpu")
+        trainer.fit(model, d)
+        rows = trainer.history.rows
     params = [p.detach().clone() for p in model.parameters()]
-    return {"loss": [r["loss"] for r in trainer.history.rows], "params": params}
+    return {"loss": [r["loss"] for r in rows], "params": params}
 
 
 def sync_batchnorm() -> dict:

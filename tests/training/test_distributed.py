@@ -36,12 +36,13 @@ def torchrun(tmp: Path, *scenarios: str, nproc: int = 2) -> dict[str, list[dict]
 @pytest.fixture(scope="module")
 def two(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("ddp")
-    scenarios = ("ae", "vae", "gan", "rbm", "rbm_centered", "realnvp", "sync_batchnorm", "resume")
+    scenarios = ("ae", "vae", "gan", "rbm", "rbm_centered", "realnvp", "wgan_gp", "stacked_ae", "dbm")
+    scenarios += ("sync_batchnorm", "resume")
     return {"root": root, **torchrun(root, *scenarios)}
 
 
 # --- data-parallel training -------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["ae", "vae", "gan", "rbm", "rbm_centered", "realnvp"])
+@pytest.mark.parametrize("name", ["ae", "vae", "gan", "rbm", "rbm_centered", "realnvp", "wgan_gp", "stacked_ae", "dbm"])
 def test_every_process_holds_the_same_weights(two, name):
     r0, r1 = two[name]
     for a, b in zip(r0["params"], r1["params"], strict=True):
@@ -55,6 +56,14 @@ def test_two_processes_reach_the_loss_history_of_one_exactly_without_noise(two):
     one = ddp_worker.fit("ae")
     assert two["ae"][0]["loss"] == pytest.approx(one["loss"], rel=1e-5)
     for a, b in zip(two["ae"][0]["params"], one["params"], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_layerwise_pretraining_under_two_processes_matches_one(two):
+    # the stacked autoencoder draws no noise either: its layer-wise stages and joint epochs agree with 1 process
+    one = ddp_worker.fit("stacked_ae")
+    assert two["stacked_ae"][0]["loss"] == pytest.approx(one["loss"], rel=1e-5)
+    for a, b in zip(two["stacked_ae"][0]["params"], one["params"], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
