@@ -122,8 +122,19 @@ def to_numpy(t: torch.Tensor) -> Any:
     return t.detach().cpu().numpy()
 
 
-def move_args(args: tuple[Any, ...], kwargs: dict[str, Any], device: torch.device):
-    """The tensors among ``args`` / ``kwargs`` (top level) moved to ``device``; everything else as it is."""
+def module_device(module: torch.nn.Module) -> torch.device | None:
+    """Where ``module``'s parameters (else buffers) live; ``None`` for a module with neither."""
+    for t in module.parameters():
+        return t.device
+    for t in module.buffers():
+        return t.device
+    return None
+
+
+def move_args(args: tuple[Any, ...], kwargs: dict[str, Any], device: torch.device | None):
+    """The tensors among ``args`` / ``kwargs`` (top level) moved to ``device`` (``None``: left where they are)."""
+    if device is None:
+        return args, kwargs
 
     def mv(a: Any) -> Any:
         return a.to(device) if isinstance(a, torch.Tensor) and a.device != device else a

@@ -67,7 +67,7 @@ def evaluating(method: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        args, kwargs = _device.move_args(args, kwargs, self.device)
+        args, kwargs = _device.move_args(args, kwargs, _device.module_device(self))
         with eval_mode(self), torch.no_grad():
             return method(self, *args, **kwargs)
 
@@ -224,11 +224,7 @@ class GenerativeModel(nn.Module, metaclass=abc.ABCMeta):
     @property
     def device(self) -> torch.device:
         """Where the model's parameters (else buffers) live; the CPU for a model with neither."""
-        for t in self.parameters():
-            return t.device
-        for t in self.buffers():
-            return t.device
-        return torch.device("cpu")
+        return _device.module_device(self) or torch.device("cpu")
 
     # --- noise, drawn where the generator lives and delivered where the model lives (see genlab._device) ------
     # The trainer's generators are CPU ones; a generator a user passes gives the same numbers whatever device
