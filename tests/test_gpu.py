@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import genlab
-from genlab.training import Trainer
+import genlab.registry
 
 DEVICE = os.environ.get("GENLAB_TEST_DEVICE", "cuda")
 pytestmark = [
@@ -55,15 +55,16 @@ def _data(name: str):
 @pytest.mark.parametrize("precision", ["32", "bf16-mixed", "16-mixed"])
 def test_each_family_trains_and_samples_on_cuda(name, precision, tmp_path):
     d = _data(name)
-    model = genlab.create(name, data_shape=tuple(d.x.shape[1:]), seed=0, **FAMILIES[name])
-    if precision not in model.precisions:
-        pytest.skip(f"{name} declares precisions {model.precisions}")
+    declared = genlab.registry.get_model(name).cls.precisions
+    if precision not in declared:
+        pytest.skip(f"{name} declares precisions {declared}")
     if precision == "16-mixed" and DEVICE == "cpu":
         pytest.skip("16-mixed needs a GPU")
     if precision == "bf16-mixed" and DEVICE == "cuda" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bfloat16")
-    t = Trainer(epochs=1, max_steps=20, batch_size=64, seed=0, device=DEVICE, precision=precision)
-    t.fit(model, d)
+    settings = {"epochs": 1, "max_steps": 20, "batch_size": 64, "seed": 0, "device": DEVICE, "precision": precision}
+    run = genlab.train(name, d, overrides=FAMILIES[name], progress=False, **settings)
+    model, t = run.model, run.trainer
     assert model.device.type == DEVICE
     assert np.isfinite(t.history.all_rows[-1]["loss"])
     gen = torch.Generator().manual_seed(1)
