@@ -17,6 +17,7 @@ from ...nn.collective import shard_mean
 from ...nn.optim import MomentumSGD
 from ...registry import register_model
 from ..base import Batch, GenerativeModel, evaluating, require_unit_range
+from . import contrastive
 from .pictures import energy_pictures
 from .pseudo_likelihood import pseudo_log_likelihood
 from .sampling import bernoulli, inverse_temperature, rbm_log_partition
@@ -481,12 +482,6 @@ class RBM(GenerativeModel):
             return [torch.optim.Adam(groups, lr=c.lr, foreach=True)]
         return [MomentumSGD(groups, lr=c.lr, momentum=c.momentum)]
 
-    def _phase(self, v: torch.Tensor, ph: torch.Tensor):
-        """Sufficient statistics of one phase: centered visible input and hidden probabilities."""
-        if self.config.centering:
-            return v - self.v_offset, ph - self.h_offset
-        return self._vis_in(v), ph
-
     @torch.no_grad()
     def training_step(self, batch: Batch, optimizers: list[torch.optim.Optimizer], step: int) -> dict[str, Any]:
         c = self.config
@@ -501,96 +496,17 @@ class RBM(GenerativeModel):
             self.h_offset.copy_(new)
         return {"loss": recon}
 
-    @torch.no_grad()
     def estimate_gradient(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """The CD-k / PCD-k estimate of minus the log-likelihood gradient on ``x``, written into each parameter's
-        ``.grad`` (PCD also advances the chains).
+        ``.grad`` (PCD also advances the chains); see :func:`~genlab.models.energy.contrastive.estimate_gradient`.
 
         Returns:
-            ``(reconstruction error, mean hidden activation on x)``: the squared error of ``E[v|h]`` after one
-            Gibbs step from ``x`` (summed over units, mean over samples; PCD measures it on at most 32
-            samples), and ``mean P(h|x)`` ``(n_hidden,)``.
+            ``(reconstruction error, mean hidden activation on x)``.
         """
-        c = self.config
-        gen = self.rng(generator)
-        params = self.params()
-        v0 = self._flat(x)
-        n0 = v0.shape[0]
-        if c.method == "pcd":
-            # the chains move first: their hidden probabilities come from the end of the last update, so
-            # the chains' last up pass and the data's are one product of the stacked states
-            v, ph = self.chains, self.chains_ph
-            for i in range(c.k):
-                v = self._sample_visible(bernoulli(ph, gen), gen, params)
-                if i < c.k - 1:
-                    ph = torch.sigmoid_(self._hidden_logits(v, params))
-            stacked = torch.cat([v0, v])
-            probs = torch.sigmoid_(self._hidden_logits(stacked, params))
-            ph0, ph = probs[:n0], probs[n0:]
-            self.chains.copy_(v)
-            self.chains_ph.copy_(ph)
-            sub = slice(0, 32)
-            recon = _squared_error(v0[sub], self._visible_mean(ph0[sub], params))
-            self._set_gradients(v0, ph0, v, ph, stacked=(stacked, probs))
-            return recon, ph0.mean(0)
-        ph0 = torch.sigmoid_(self._hidden_logits(v0, params))
-        # negative phase: k Gibbs steps from the data
-        v, ph, first = v0, ph0, None
-        for i in range(c.k):
-            mean_v = self._visible_mean(bernoulli(ph, gen), params)
-            first = mean_v if first is None else first
-            # optionally CD-k's last visible state is its mean (less noise; Hinton 2010, sec. 3.2)
-            keep_mean = c.mean_field_negative and i == c.k - 1
-            v = mean_v if keep_mean else self._sample_visible_from_mean(mean_v, gen, 1.0)
-            ph = torch.sigmoid_(self._hidden_logits(v, params))
-        recon = _squared_error(v0, first)
-        self._set_gradients(v0, ph0, v, ph)
-        return recon, ph0.mean(0)
+        return contrastive.estimate_gradient(self, x, generator)
 
-    def _set_gradients(
-        self,
-        v0: torch.Tensor,
-        ph0: torch.Tensor,
-        vk: torch.Tensor,
-        phk: torch.Tensor,
-        stacked: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> None:
-        """Minus the log-likelihood gradient estimate, written into ``.grad`` for the optimizer.
-
-        ``stacked``: ``(cat([v0, vk]), cat([ph0, phk]))`` when the caller has them (PCD), which saves the copies.
-        """
-        c = self.config
-        n0, nk = v0.shape[0], vk.shape[0]
-        mean_y0, mean_yk = ph0.mean(0), phk.mean(0)
-        # the weight gradient reuses its buffer: a fresh 1.5 MB tensor per step costs page faults (10% at batch 20)
-        gW = self.W.grad if self.W.grad is not None else torch.empty_like(self.W)
-        if n0 + nk <= 128:  # small batches: one product with both phases stacked is twice as fast as two
-            X, Y = self._phase(*(stacked or (torch.cat([v0, vk]), torch.cat([ph0, phk]))))
-            Y = Y * torch.cat([Y.new_full((n0, 1), -1.0 / n0), Y.new_full((nk, 1), 1.0 / nk)])
-            gW.addmm_(X.t(), Y, beta=0.0)
-        else:
-            x0, y0 = self._phase(v0, ph0)
-            xk, yk = self._phase(vk, phk)
-            gW.addmm_(xk.t(), yk, beta=0.0, alpha=1.0 / nk)
-            gW.addmm_(x0.t(), y0, alpha=-1.0 / n0)  # grad = <.>_model - <.>_data (minimising)
-        gc = mean_yk - mean_y0
-        if self.gaussian:
-            sig = self.sigma.detach()
-            gb = ((vk - self.b).mean(0) - (v0 - self.b).mean(0)) / sig.square()
-            if c.learn_sigma:  # -dlogp/dlog(sigma) = <dF/dlog sigma>_data - <dF/dlog sigma>_model
-                self.log_sigma.grad = self._dF_dlogsigma(v0, ph0) - self._dF_dlogsigma(vk, phk)
-        else:
-            gb = vk.mean(0) - v0.mean(0)
-        if c.sparsity_target > 0:  # penalty pulling the running mean activation q towards the target
-            self.q_hidden.lerp_(shard_mean(mean_y0), 1 - c.sparsity_decay)  # the whole batch's, under torchrun
-            push = c.sparsity_cost * (self.q_hidden - c.sparsity_target)
-            gc += push
-            gW.addr_(self._phase(v0, ph0)[0].mean(0), push)
-        self.W.grad, self.b.grad, self.c.grad = gW, gb, gc
-
-    def _dF_dlogsigma(self, v: torch.Tensor, ph: torch.Tensor) -> torch.Tensor:
-        sig = self.sigma.detach()
-        return (-((v - self.b) / sig).square() + (v / sig) * (ph @ self.W.t())).mean(0)
+    def _set_gradients(self, v0, ph0, vk, phk, stacked=None) -> None:
+        contrastive.set_gradients(self, v0, ph0, vk, phk, stacked)
 
     @torch.no_grad()
     def validation_step(self, batch: Batch) -> dict[str, Any]:
@@ -609,12 +525,6 @@ class RBM(GenerativeModel):
         if self.gaussian:
             return Batch(self.randn((n, *self.data_shape), generator=g), None)
         return Batch(self.rand((n, *self.data_shape), generator=g).round(), None)
-
-
-def _squared_error(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
-    """``sum((x - mean)^2) / B``: the reconstruction error, one subtraction and one dot product."""
-    d = (x - mean).reshape(-1)
-    return torch.dot(d, d) / x.shape[0]
 
 
 __all__ = ["RBM", "RBMConfig"]
